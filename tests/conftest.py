@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def write_suite(tmp_path: Path, **overrides) -> Path:
+    """A small variant of smmnist-mini (per-frame metrics only unless overridden), as a user file."""
+    data = yaml.safe_load((REPO / "vbench" / "suites" / "smmnist-mini.yaml").read_text())
+    data.update(name="tiny", num_videos=6, num_samples=3, metrics=["ssim", "psnr"],
+                profiles={"ssim": "gaussian", "psnr": "frame"}, fvd_videos=6)
+    data.update(overrides)
+    path = tmp_path / f"{data['name']}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture
+def tiny_suite(tmp_path: Path) -> Path:
+    return write_suite(tmp_path)

@@ -1,0 +1,81 @@
+import pytest
+import torch
+
+from conftest import REPO
+from vbench.adapters import (SampleRNG, parse_model_args, predict_checked, resolve_model, sample_seed)
+from vbench.errors import ModelError
+
+TEST_MODELS = str(REPO / "tests" / "models_for_tests.py")
+
+
+def _context(b=2, t=3, c=1, h=16):
+    return torch.rand(b, t, c, h, h, generator=torch.Generator().manual_seed(0))
+
+
+def test_resolve_short_name_module_path_and_file():
+    assert resolve_model("copy_last").name == "copy_last"
+    assert resolve_model("baselines.trivial:NoisyCopyLast", {"sigma": 0.3}).sigma == 0.3
+    assert resolve_model(f"{TEST_MODELS}:Faulty", {"fault": "nan"}).fault == "nan"
+
+
+def test_unknown_model_suggests_names():
+    with pytest.raises(ModelError, match="unknown model 'copy_lst'. Did you mean copy_last"):
+        resolve_model("copy_lst")
+    with pytest.raises(ModelError, match="has no attribute 'Faulyt'. Did you mean Faulty"):
+        resolve_model(f"{TEST_MODELS}:Faulyt")
+    with pytest.raises(ModelError, match="file not found"):
+        resolve_model("nowhere/model.py:Model")
+    with pytest.raises(ModelError, match="cannot import module"):
+        resolve_model("no_such_package.mod:Model")
+
+
+def test_bad_constructor_arguments_are_named():
+    with pytest.raises(ModelError, match=r"does not accept the arguments \['sigmaa'\]"):
+        resolve_model("noisy_copy_last", {"sigmaa": 1})
+    with pytest.raises(ModelError, match="constructing it failed: ValueError: sigma must be >= 0"):
+        resolve_model("noisy_copy_last", {"sigma": -1})
+
+
+def test_parse_model_args_types():
+    assert parse_model_args(["a=1", "b=0.5", "c=true", "d=hello", "e=", "f=[1, 2]"]) == \
+        {"a": 1, "b": 0.5, "c": True, "d": "hello", "e": "", "f": [1, 2]}
+    with pytest.raises(ModelError, match="expected key=value"):
+        parse_model_args(["novalue"])
+
+
+@pytest.mark.parametrize("fault,message", [
+    ("nan", r"1 NaN/Inf values"),
+    ("inf", r"NaN/Inf"),
+    ("shape", r"output shape \[2, 4, 5, 1, 16, 15\], expected .* \[2, 4, 5, 1, 16, 16\]"),
+    ("dtype", r"dtype torch.uint8, expected a floating point"),
+    ("range", r"outside the model's declared value_range \[0, 1\]"),
+    ("samples", r"returned 1 samples per video, asked for 4"),
+    ("raise", r"predict\(\) raised RuntimeError: CUDA out of memory"),
+    ("list", r"must return a torch.Tensor, got list"),
+])
+def test_every_contract_breach_names_model_videos_and_rule(fault, message):
+    model = resolve_model(f"{TEST_MODELS}:Faulty", {"fault": fault})
+    rng = SampleRNG(0, [10, 11], range(4))
+    with pytest.raises(ModelError, match=f"model 'faulty', test videos 10..11: .*{message}"):
+        predict_checked(model, "faulty", _context(), 5, rng)
+
+
+def test_value_range_and_resolution_are_converted():
+    model = resolve_model(f"{TEST_MODELS}:SignedRange")
+    out = predict_checked(model, "signed", _context(h=64), 4, SampleRNG(0, [0, 1], range(3)))
+    assert out.shape == (2, 3, 4, 1, 64, 64)
+    assert 0 <= out.min() and out.max() <= 1
+
+
+def test_sample_rng_is_per_video_and_sample():
+    whole = SampleRNG(7, [3, 4, 5], range(6)).randn(2)                    # [3, 6, 2]
+    part = SampleRNG(7, [4], range(2, 4)).randn(2)                        # video 4, samples 2..3
+    assert torch.equal(whole[1, 2:4], part[0])
+    assert not torch.equal(whole[0, 0], whole[0, 1])
+    assert sample_seed(7, 4, 2) != sample_seed(7, 2, 4) != sample_seed(8, 4, 2)
+
+
+def test_copy_last_is_deterministic_copy():
+    ctx = _context()
+    out = predict_checked(resolve_model("copy_last"), "copy_last", ctx, 3, SampleRNG(0, [0, 1], [0]))
+    assert torch.equal(out[:, 0, 2], ctx[:, -1])

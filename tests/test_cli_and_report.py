@@ -1,0 +1,102 @@
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+from vbench.cli import main
+from vbench.store import Store
+
+TEST_MODELS = str(REPO / "tests" / "models_for_tests.py")
+
+
+@pytest.fixture
+def filled_store(tmp_path, tiny_suite, capsys):
+    store = tmp_path / "r.sqlite"
+    assert main(["run", "--suite", str(tiny_suite), "--model", "copy_last", "--store", str(store), "--no-progress"]) == 0
+    assert main(["run", "--suite", str(tiny_suite), "--model", "noisy_copy_last", "--model-arg", "sigma=0.05",
+                 "--store", str(store), "--no-progress"]) == 0
+    capsys.readouterr()   # keep the runs' own output out of the tests' captures
+    return store
+
+
+def test_run_prints_summary_and_ls_lists(tmp_path, tiny_suite, capsys):
+    store = tmp_path / "r.sqlite"
+    for model in ("copy_last", "noisy_copy_last"):
+        assert main(["run", "--suite", str(tiny_suite), "--model", model, "--store", str(store), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"ssim↑\s+gaussian\s+0\.\d{4}\s+0\.\d{4}\n", out)
+    assert out.index("ssim↑") < out.index("psnr↑")              # the suite's metric order
+    assert "stored as run" in out
+    filled_store = store
+    assert "stored as run" in out
+    assert main(["ls", "runs", "--store", str(filled_store)]) == 0
+    listing = capsys.readouterr().out
+    assert listing.count("finished") == 2 and "noisy_copy_last" in listing
+    assert main(["ls", "suites"]) == 0
+    assert "smmnist-mini" in capsys.readouterr().out
+    assert main(["ls", "models"]) == 0
+    assert "copy_last" in capsys.readouterr().out
+
+
+def test_export_json_and_csv(filled_store, capsys, tmp_path):
+    assert main(["export", "--format", "json", "--store", str(filled_store)]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["model"] for r in records] == ["copy_last", "noisy_copy_last"]
+    assert records[0]["manifest"]["suite"]["name"] == "tiny"
+    assert 0 < records[1]["ssim_best"] <= 1 and records[1]["ssim_profile"] == "gaussian"
+    out = tmp_path / "runs.csv"
+    assert main(["export", "--format", "csv", "--store", str(filled_store), "--out", str(out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert len(rows) == 2 and float(rows[0]["psnr_best"]) > 0
+
+
+def test_report_renders_index_leaderboard_and_run_pages(filled_store, tmp_path):
+    site = tmp_path / "site"
+    assert main(["report", "--out", str(site), "--store", str(filled_store)]) == 0
+    index = (site / "index.html").read_text()
+    assert 'href="suite-tiny.html"' in index
+    board = (site / "suite-tiny.html").read_text()
+    assert board.count("<tr><td>") == 2 and "SSIM ↑" in board and "gaussian" in board
+    runs = list(site.glob("run-*.html"))
+    assert len(runs) == 2
+    assert "Provenance" in runs[0].read_text()
+
+
+def test_report_autoescapes_model_names(tmp_path, tiny_suite):
+    evil = tmp_path / "evil.py"
+    evil.write_text("from baselines.trivial import CopyLast\n"
+                    "class Evil(CopyLast):\n    name = '<script>alert(1)</script>'\n")
+    store = tmp_path / "r.sqlite"
+    assert main(["run", "--suite", str(tiny_suite), "--model", f"{evil}:Evil", "--store", str(store),
+                 "--no-progress"]) == 0
+    site = tmp_path / "site"
+    assert main(["report", "--out", str(site), "--store", str(store)]) == 0
+    for page in site.glob("*.html"):
+        assert "<script>alert(1)</script>" not in page.read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (site / "suite-tiny.html").read_text()
+
+
+def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
+    assert main(["run", "--suite", "nope", "--model", "copy_last", "--store", str(tmp_path / "x.sqlite")]) == 2
+    assert "error: unknown suite 'nope'" in capsys.readouterr().err
+    assert main(["export", "--store", str(tmp_path / "missing.sqlite")]) == 2
+    assert "no result store" in capsys.readouterr().err
+
+
+def test_validate(tmp_path, tiny_suite, capsys):
+    assert main(["validate", str(tiny_suite)]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(tiny_suite.read_text().replace("seed:", "sead:"))
+    assert main(["validate", str(tiny_suite), str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.yaml: unknown key 'sead'" in err
+
+
+def test_console_script_entry_point():
+    out = subprocess.run([sys.executable, "-m", "vbench.cli", "ls", "models"], capture_output=True, text=True)
+    assert out.returncode == 0 and "copy_last" in out.stdout

@@ -1,0 +1,133 @@
+import numpy as np
+import pytest
+
+from conftest import REPO, write_suite
+from vbench.errors import ModelError
+from vbench.runner import RunRequest, run
+from vbench.store import Store
+
+TEST_MODELS = str(REPO / "tests" / "models_for_tests.py")
+
+
+def _scores(store_path, run_id):
+    with Store(store_path) as store:
+        return store.run(run_id), store.scores(run_id)[1]
+
+
+def test_copy_last_run_is_stored_with_manifest_and_summary(tmp_path, tiny_suite):
+    store = tmp_path / "r.sqlite"
+    run_id = run(RunRequest(suite=str(tiny_suite), model="copy_last", store=store, progress=False))
+    record, scores = _scores(store, run_id)
+    assert record.status == "finished"
+    assert record.manifest["num_samples"] == 1                     # deterministic model: one sample
+    assert record.manifest["suite"]["version"] == 1 and record.manifest["seed"] == 0
+    assert set(record.manifest["environment"]) >= {"git_sha", "torch", "device"}
+    assert scores["ssim"].shape == (6, 1, 10)
+    summary = record.summary["metrics"]
+    assert 0 < summary["ssim"]["best"]["mean"] < 1
+    # copy-last gets worse the further it predicts
+    assert summary["psnr"]["best"]["per_frame"][0] > summary["psnr"]["best"]["per_frame"][-1]
+
+
+def test_scores_do_not_depend_on_batch_size(tmp_path, tiny_suite):
+    store = tmp_path / "r.sqlite"
+    a = run(RunRequest(suite=str(tiny_suite), model="noisy_copy_last", store=store, batch_size=1, progress=False))
+    b = run(RunRequest(suite=str(tiny_suite), model="noisy_copy_last", store=store, batch_size=4, progress=False))
+    sa, sb = _scores(store, a)[1], _scores(store, b)[1]
+    for metric in ("ssim", "psnr"):
+        np.testing.assert_array_equal(sa[metric], sb[metric])
+    assert sa["ssim"].shape == (6, 3, 10)
+    assert not np.array_equal(sa["ssim"][:, 0], sa["ssim"][:, 1])   # samples differ
+
+
+def test_best_of_n_beats_mean_of_n_for_a_stochastic_model(tmp_path, tiny_suite):
+    store = tmp_path / "r.sqlite"
+    run_id = run(RunRequest(suite=str(tiny_suite), model="noisy_copy_last", store=store, progress=False))
+    metrics = _scores(store, run_id)[0].summary["metrics"]
+    assert metrics["ssim"]["best"]["mean"] > metrics["ssim"]["mean_of_samples"]["mean"]
+
+
+def test_resume_after_crash_gives_identical_numbers(tmp_path, tiny_suite):
+    store, flag = tmp_path / "r.sqlite", tmp_path / "crash"
+    flag.touch()
+    request = RunRequest(suite=str(tiny_suite), model=f"{TEST_MODELS}:CrashAfter",
+                         model_args={"flag": str(flag), "after": 3}, store=store, batch_size=2, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        run(request)
+    with Store(store) as s:
+        (crashed,) = s.runs()
+        assert crashed.status == "interrupted"
+        assert s.done_videos(crashed.id) == {0, 1}                  # whole batches only
+    flag.unlink()
+    resumed = run(RunRequest(**{**request.__dict__, "resume": True}))
+    assert resumed == crashed.id
+    fresh = run(RunRequest(**{**request.__dict__, "batch_size": 6}))
+    assert fresh != resumed
+    r_resumed, s_resumed = _scores(store, resumed)
+    r_fresh, s_fresh = _scores(store, fresh)
+    for metric in ("ssim", "psnr"):
+        np.testing.assert_array_equal(s_resumed[metric], s_fresh[metric])
+    assert r_resumed.summary["metrics"] == r_fresh.summary["metrics"]
+    with Store(store) as s:   # no duplicate rows
+        rows = s.conn.execute("SELECT COUNT(*) FROM video_scores WHERE run_id = ?", (resumed,)).fetchone()[0]
+    assert rows == 6 * 2
+
+
+def test_model_error_marks_run_failed_and_stores_nothing_of_the_batch(tmp_path, tiny_suite):
+    store = tmp_path / "r.sqlite"
+    with pytest.raises(ModelError, match="model .faulty., test videos 0..5: output has 1 NaN/Inf"):
+        run(RunRequest(suite=str(tiny_suite), model=f"{TEST_MODELS}:Faulty", model_args={"fault": "nan"},
+                       store=store, progress=False, batch_size=6))
+    with Store(store) as s:
+        (failed,) = s.runs()
+        assert failed.status == "failed" and "NaN" in failed.error
+        assert s.done_videos(failed.id) == set()
+        assert failed.summary is None
+
+
+def test_overrides_are_recorded(tmp_path, tiny_suite):
+    store = tmp_path / "r.sqlite"
+    run_id = run(RunRequest(suite=str(tiny_suite), model="noisy_copy_last", samples=2, limit=4,
+                            model_args={"sigma": 0.05}, store=store, progress=False))
+    record, scores = _scores(store, run_id)
+    assert record.manifest["overrides"] == {"samples": 2, "limit": 4}
+    assert record.manifest["model"]["args"] == {"sigma": 0.05}
+    assert scores["psnr"].shape == (4, 2, 10)
+
+
+def test_skimage_legacy_and_mean_mse_profiles_change_the_numbers(tmp_path):
+    store = tmp_path / "r.sqlite"
+    default = write_suite(tmp_path, name="a")
+    legacy = write_suite(tmp_path, name="b", profiles={"ssim": "skimage-legacy", "psnr": "mean-mse"})
+    ra = _scores(store, run(RunRequest(suite=str(default), model="copy_last", store=store, progress=False)))[0]
+    rb = _scores(store, run(RunRequest(suite=str(legacy), model="copy_last", store=store, progress=False)))[0]
+    assert rb.manifest["suite"]["profiles"] == {"ssim": "skimage-legacy", "psnr": "mean-mse"}
+    assert ra.summary["metrics"]["ssim"]["best"]["mean"] != rb.summary["metrics"]["ssim"]["best"]["mean"]
+    assert ra.summary["metrics"]["psnr"]["best"]["mean"] != rb.summary["metrics"]["psnr"]["best"]["mean"]
+    # per-frame PSNR is the same under both profiles; only the per-video aggregation differs
+    assert ra.summary["metrics"]["psnr"]["best"]["per_frame"] == rb.summary["metrics"]["psnr"]["best"]["per_frame"]
+
+
+def test_real_dataset_suite_without_data_says_how_to_prepare(tmp_path):
+    from vbench.errors import DatasetNotPrepared
+    with pytest.raises(DatasetNotPrepared, match=r"dataset 'bair' is not prepared .*vbench data prepare bair --source"):
+        run(RunRequest(suite="bair", model="copy_last", store=tmp_path / "r.sqlite", data_root=str(tmp_path),
+                       progress=False))
+
+
+def test_smmnist_suite_reads_prepared_mnist(tmp_path):
+    """The full smmnist suite from the real t10k files, via `vbench data prepare mnist`."""
+    from conftest import SHARED
+    from vbench.cli import main
+    source = SHARED / "golden" / "clips" / "mnist"
+    if not source.is_dir():
+        pytest.skip(f"golden MNIST files not found at {source}")
+    root = tmp_path / "data"
+    store = tmp_path / "r.sqlite"
+    suite = write_suite(tmp_path, name="full", dataset="smmnist")
+    with pytest.raises(Exception, match="vbench data prepare mnist --source"):
+        run(RunRequest(suite=str(suite), model="copy_last", store=store, data_root=str(root), progress=False))
+    assert main(["data", "prepare", "mnist", "--source", str(source), "--data-root", str(root)]) == 0
+    assert (root / "mnist" / "t10k-images-idx3-ubyte").stat().st_size == 16 + 10000 * 28 * 28
+    run_id = run(RunRequest(suite=str(suite), model="copy_last", store=store, data_root=str(root), progress=False))
+    assert _scores(store, run_id)[0].status == "finished"

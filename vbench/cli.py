@@ -1,0 +1,195 @@
+"""The `vbench` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vbench.errors import VBenchError
+from vbench.store import DEFAULT_STORE
+
+
+def _add_store(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", default=str(DEFAULT_STORE),
+                        help=f"result store (SQLite file), default ./{DEFAULT_STORE}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vbench", description="Evaluate stochastic video prediction models.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="score a model on a suite and store the result")
+    p.add_argument("--suite", default="smmnist-mini", help="built-in suite name or path to a suite .yaml")
+    p.add_argument("--model", required=True,
+                   help="bundled short name (see `vbench ls models`), package.module:Class or path/model.py:Class")
+    p.add_argument("--checkpoint", help="checkpoint file passed to the model as checkpoint=PATH")
+    p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="constructor argument for the model (repeatable); values parsed as YAML scalars")
+    p.add_argument("--samples", type=int, help="samples per test video (overrides the suite; recorded)")
+    p.add_argument("--limit", type=int, help="score only the first N test videos (recorded)")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--data-root", help="where prepared datasets live (default: $VBENCH_DATA or a user cache dir)")
+    p.add_argument("--resume", action="store_true", help="continue the newest unfinished identical run")
+    p.add_argument("--batch-size", type=int, default=8, help="test videos per model call (speed only)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_store(p)
+
+    p = sub.add_parser("ls", help="list suites, models or runs")
+    p.add_argument("what", choices=["suites", "models", "runs"])
+    _add_store(p)
+
+    p = sub.add_parser("validate", help="check suite YAML files against the schema")
+    p.add_argument("paths", nargs="+")
+
+    p = sub.add_parser("export", help="one record per run with its manifest and summary scores")
+    p.add_argument("--format", choices=["json", "csv"], default="json")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--suite", help="only runs of this suite")
+    p.add_argument("--all", action="store_true", help="include unfinished and failed runs")
+    _add_store(p)
+
+    p = sub.add_parser("report", help="build the static HTML site from the store")
+    p.add_argument("--out", default="reports/site", help="output folder (default reports/site)")
+    _add_store(p)
+
+    p = sub.add_parser("data", help="prepare datasets and show what is prepared")
+    data_sub = p.add_subparsers(dest="data_command", required=True)
+    q = data_sub.add_parser("prepare", help="convert an original download once into the prepared form")
+    q.add_argument("name")
+    q.add_argument("--source", required=True, help="the original download (file or folder)")
+    q.add_argument("--data-root")
+    q = data_sub.add_parser("info", help="what is prepared for a dataset, and where")
+    q.add_argument("name")
+    q.add_argument("--data-root")
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from vbench.adapters import parse_model_args
+    from vbench.runner import RunRequest, run
+    from vbench.store import Store
+    request = RunRequest(suite=args.suite, model=args.model, checkpoint=args.checkpoint,
+                         model_args=parse_model_args(args.model_arg), samples=args.samples, limit=args.limit,
+                         device=args.device, store=args.store, data_root=args.data_root, resume=args.resume,
+                         batch_size=args.batch_size, progress=not args.no_progress)
+    if args.batch_size < 1:
+        raise VBenchError(f"--batch-size must be at least 1, got {args.batch_size}")
+    try:
+        run_id = run(request)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished batches are stored; continue with the same command plus --resume",
+              file=sys.stderr)
+        return 130
+    with Store(args.store) as store:
+        record = store.run(run_id)
+    print(format_summary(record))
+    print(f"stored as run {run_id} in {args.store}")
+    return 0
+
+
+def format_summary(record) -> str:
+    lines = [f"{record.suite} / {record.model}: {record.manifest['num_videos']} videos x "
+             f"{record.manifest['num_samples']} samples, selection {record.manifest['suite']['selection']}",
+             f"{'metric':<8} {'profile':<12} {'best-of-N':>12} {'mean-of-N':>12}"]
+    for metric, s in record.summary["metrics"].items():
+        arrow = "↑" if s["higher_is_better"] else "↓"
+        if "best" in s:
+            lines.append(f"{metric + arrow:<8} {s['profile'] or '':<12} {s['best']['mean']:>12.4f} "
+                         f"{s['mean_of_samples']['mean']:>12.4f}")
+        else:
+            value = f"{s['mean']:.4f}" + (f" ± {s['std']:.4f}" if len(s["trials"]) > 1 else "")
+            lines.append(f"{metric + arrow:<8} {s['profile'] or '':<12} {value:>12}   "
+                         f"({s['videos']} videos, {len(s['trials'])} trial(s))")
+    lines.append(f"wall time {record.summary.get('wall_time_s', 0):.1f} s")
+    return "\n".join(lines)
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    if args.what == "suites":
+        from vbench.suite import builtin_suites, load_suite
+        for name in builtin_suites():
+            s = load_suite(name)
+            print(f"{name:<14} v{s.version}  {s.dataset:<12} {s.resolution}px {s.context_frames}->"
+                  f"{s.predicted_frames}  {s.num_videos} videos x {s.num_samples} samples  "
+                  f"metrics: {', '.join(s.metrics)}")
+    elif args.what == "models":
+        from vbench.adapters import MODELS
+        for name, target in sorted(MODELS.items()):
+            print(f"{name:<18} {target}")
+    else:
+        from vbench.store import Store
+        if not Path(args.store).exists():
+            print(f"no store at {args.store}")
+            return 0
+        with Store(args.store) as store:
+            for r in store.runs():
+                print(f"{r.id:<60} {r.status:<11} {r.suite:<14} {r.model}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from vbench.suite import load_suite
+    failed = 0
+    for path in args.paths:
+        try:
+            suite = load_suite(path)
+            print(f"ok: {path} (suite '{suite.name}' v{suite.version})")
+        except VBenchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def _open_existing_store(path: str):
+    from vbench.store import Store
+    if not Path(path).exists():
+        raise VBenchError(f"no result store at {path} (run `vbench run ...` first, or pass --store)")
+    return Store(path)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from vbench.export import to_csv, to_json
+    with _open_existing_store(args.store) as store:
+        runs = [r for r in store.runs() if (args.all or r.status == "finished")
+                and (args.suite is None or r.suite == args.suite)]
+    text = to_json(runs) if args.format == "json" else to_csv(runs)
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from vbench.report import build_site
+    with _open_existing_store(args.store) as store:
+        index = build_site(store, Path(args.out))
+    print(f"report written: {index}")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from vbench.data.prepare import dataset_info, prepare
+    if args.data_command == "prepare":
+        print(prepare(args.name, Path(args.source), args.data_root))
+    else:
+        print(dataset_info(args.name, args.data_root))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "ls": cmd_ls, "validate": cmd_validate, "export": cmd_export,
+            "report": cmd_report, "data": cmd_data}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except VBenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""The one exception family vbench raises for user-facing problems.
+
+The CLI prints these as a single readable line (no traceback); anything else is a bug.
+"""
+
+
+class VBenchError(Exception):
+    """A problem the user can fix: bad suite file, unknown model, invalid model output, missing data."""
+
+
+class SuiteError(VBenchError):
+    """A suite YAML file is malformed or breaks the schema."""
+
+
+class ModelError(VBenchError):
+    """A model cannot be resolved or built, or its output breaks the adapter contract."""
+
+
+class DatasetNotPrepared(VBenchError):
+    """A suite needs a dataset that has not been prepared under the data root."""

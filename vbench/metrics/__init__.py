@@ -1,0 +1,37 @@
+"""Metrics: pure per-frame functions (SSIM, PSNR), networks held in small classes (LPIPS, I3D),
+and set-level distances (FVD, KVD). Heavy modules are imported on first use."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+# The functions shadow their submodules of the same name: `vbench.metrics.ssim` is the function.
+from vbench.metrics.psnr import mse, psnr  # noqa: E402
+from vbench.metrics.ssim import ssim  # noqa: E402
+
+FrameMetric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]   # ([N,C,H,W], [N,C,H,W]) -> [N]
+
+
+def frame_metric(name: str, profile: str, device: torch.device | str = "cpu") -> FrameMetric:
+    """The per-frame scoring function of `name` under `profile` (inputs float in [0, 1])."""
+    if name == "ssim":
+        return lambda pred, target: ssim(pred, target, data_range=1.0, profile=profile)
+    if name == "psnr":   # both profiles store per-frame PSNR; `mean-mse` differs only in aggregation
+        return lambda pred, target: psnr(pred, target, data_range=1.0)
+    if name == "lpips":
+        from vbench.metrics.lpips import LPIPS, PROFILE_NETS
+        return LPIPS(net=PROFILE_NETS[profile], device=device)
+    raise ValueError(f"'{name}' is not a per-frame metric; per-frame metrics: ssim, psnr, lpips")
+
+
+def __getattr__(name: str) -> Any:
+    """Public API, imported lazily: ssim, psnr, LPIPS, I3D, fvd, i3d_features, frechet_distance..."""
+    modules = {"LPIPS": "lpips", "I3D": "i3d",
+               "fvd": "fvd", "kvd": "fvd", "i3d_features": "fvd", "frechet_distance": "frechet",
+               "kernel_distance": "frechet"}
+    if name not in modules:
+        raise AttributeError(f"module 'vbench.metrics' has no attribute '{name}'")
+    import importlib
+    return getattr(importlib.import_module(f"vbench.metrics.{modules[name]}"), name)

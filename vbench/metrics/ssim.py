@@ -1,0 +1,220 @@
+"""Structural similarity (SSIM, Wang et al. 2004) per frame, vectorised over a batch of frames.
+
+``ssim(pred, target)`` takes float ``[N, C, H, W]`` frames and returns float64 ``[N]``: for each
+frame pair, the SSIM map over the *valid* window positions (windows lying wholly inside the frame,
+no padding), averaged over those positions and over channels.
+
+Profiles (every choice that changes the number):
+
+``gaussian`` (default)
+    11x11 Gaussian window (sigma 1.5, the 11 taps normalised to sum 1), K1 = 0.01, K2 = 0.03, the
+    caller's ``data_range`` (1.0 for frames in [0, 1]), population (biased) variances and
+    covariance. The ``tf.image.ssim`` convention used by SAVP and SRVP. Equal to
+    ``skimage.metrics.structural_similarity(target, pred, data_range=data_range,
+    gaussian_weights=True, sigma=1.5, use_sample_covariance=False)`` (with ``channel_axis`` for
+    C > 1).
+
+``skimage-legacy``
+    Uniform 7x7 window, sample variances and covariance (scaled by 49/48 as skimage does),
+    K1 = 0.01, K2 = 0.03 and a data range of **2, whatever ``data_range`` says**. Old skimage
+    inferred a range of 2 for float input (the span of its float dtype range [-1, 1]; changed in
+    scikit-image PR 6595, and newer versions refuse float input without ``data_range``). SVG and
+    OpenSTL numbers were computed that way, on frames in [0, 1], so this profile reproduces them.
+    Equal to ``structural_similarity(target, pred, data_range=2.0)`` with skimage's other defaults.
+
+Why the "valid" region equals skimage: skimage filters with ``mode='reflect'`` (an output as large
+as the frame) and then crops ``(win_size - 1) // 2`` pixels from every border before averaging. For
+an odd window that crop leaves exactly the positions whose window lies inside the frame, which are
+the ones where the reflected border never enters. So the means agree to float64 rounding, not just
+approximately.
+
+Numerics: the local moments are computed in float64 whatever the input dtype. In float32, the
+``E[x^2] - E[x]^2`` cancellation over near-flat regions shifts SSIM by up to ~1e-5 (skimage has the
+same error on float32 input, which it processes in float32). The work runs on the input's device,
+in chunks of frames to bound memory.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from vbench.metrics.psnr import check_data_range, check_frame_pair
+
+__all__ = ["DEFAULT_PROFILE", "PROFILES", "SSIMProfile", "gaussian_window", "get_profile", "ssim",
+           "ssim_map"]
+
+
+def gaussian_window(size: int = 11, sigma: float = 1.5) -> tuple[float, ...]:
+    """1-D Gaussian window of `size` taps (odd), ``exp(-d^2 / (2 sigma^2))`` normalised to sum 1."""
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"window size must be odd and >= 1, got {size}")
+    radius = size // 2
+    taps = [math.exp(-0.5 * (i - radius) ** 2 / sigma**2) for i in range(size)]
+    total = math.fsum(taps)
+    return tuple(t / total for t in taps)
+
+
+@dataclass(frozen=True)
+class SSIMProfile:
+    """Every choice that changes an SSIM number.
+
+    The 2-D window is ``outer(window, window)`` (separable; taps sum to 1).
+    """
+
+    name: str
+    window: tuple[float, ...]
+    sample_covariance: bool          # scale variances and covariance by n / (n - 1), n = window area
+    fixed_data_range: float | None   # if set, overrides the data_range argument
+    k1: float = 0.01
+    k2: float = 0.03
+
+    @property
+    def window_size(self) -> int:
+        return len(self.window)
+
+    def covariance_scale(self) -> float:
+        n = self.window_size**2
+        return n / (n - 1) if self.sample_covariance else 1.0
+
+    def constants(self, data_range: float) -> tuple[float, float]:
+        """(C1, C2) = ((K1 R)^2, (K2 R)^2), R the profile's fixed range or else `data_range`."""
+        r = self.fixed_data_range if self.fixed_data_range is not None else data_range
+        return (self.k1 * r) ** 2, (self.k2 * r) ** 2
+
+
+PROFILES: dict[str, SSIMProfile] = {
+    "gaussian": SSIMProfile("gaussian", gaussian_window(11, 1.5), sample_covariance=False,
+                            fixed_data_range=None),
+    "skimage-legacy": SSIMProfile("skimage-legacy", (1.0 / 7,) * 7, sample_covariance=True,
+                                  fixed_data_range=2.0),
+}
+DEFAULT_PROFILE = "gaussian"
+
+# Frames' worth of pixels filtered at once: small enough to stay in cache on CPU, large enough to
+# keep a GPU busy. Changes speed and memory only, never the result.
+_CHUNK_PIXELS = {"cpu": 2**17, "other": 2**22}
+
+
+def get_profile(name: str) -> SSIMProfile:
+    """The SSIM profile called `name`, or ValueError listing the valid ones."""
+    try:
+        return PROFILES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown SSIM profile {name!r}; valid profiles: {', '.join(PROFILES)}") from None
+
+
+def _check_frame_size(shape: torch.Size, profile: SSIMProfile) -> None:
+    h, w = shape[-2:]
+    k = profile.window_size
+    if h < k or w < k:
+        raise ValueError(f"SSIM profile {profile.name!r} needs frames of at least {k}x{k} (its window), "
+                         f"got {h}x{w} (shape [N, C, H, W] = {list(shape)})")
+
+
+def _correlate_flat(src: Tensor, taps: tuple[float, ...], step: int, out: Tensor) -> Tensor:
+    """``out[j] = sum_i taps[i] * src[j + i * step]`` over 1-D contiguous tensors.
+
+    ``out`` has ``src.numel() - (len(taps) - 1) * step`` elements. Every operand is a contiguous
+    slice, so each tap is one fast vectorised pass.
+    """
+    length = out.numel()
+    torch.mul(src[:length], taps[0], out=out)
+    for i in range(1, len(taps)):
+        out.add_(src[i * step : i * step + length], alpha=taps[i])
+    return out
+
+
+def _filter_valid(planes: Tensor, taps: tuple[float, ...]) -> Tensor:
+    """Correlate every plane of ``planes [B, H, W]`` (contiguous) with ``outer(taps, taps)``.
+
+    Returns ``[B, H - k + 1, W - k + 1]``: the valid positions only (a strided view). Both passes
+    run over the flattened planes; a window that would wrap into the next row or plane only
+    produces values at positions outside the valid region, which are dropped.
+    """
+    b, h, w = planes.shape
+    k = len(taps)
+    if b == 0:
+        return planes.new_zeros(0, h - k + 1, w - k + 1)
+    flat = planes.reshape(-1)                                                     # [B*H*W]
+    rows = _correlate_flat(flat, taps, 1, flat.new_empty(flat.numel() - (k - 1)))  # horizontal
+    out = flat.new_empty(b * h * w)                                               # [B*H*W]
+    _correlate_flat(rows, taps, w, out[: rows.numel() - (k - 1) * w])             # vertical
+    return out.view(b, h, w)[:, : h - k + 1, : w - k + 1]                         # [B, H', W']
+
+
+def _local_moments(pred: Tensor, target: Tensor, taps: tuple[float, ...]) -> Tensor:
+    """Windowed means of x, y, x^2 + y^2 and xy: ``[n, C, H, W]`` x 2 -> float64 ``[4, n, C, H', W']``."""
+    n, c, h, w = pred.shape
+    k = len(taps)
+    stats = torch.empty(4, n, c, h, w, dtype=torch.float64, device=pred.device)  # [4, n, C, H, W]
+    x, y, squares, cross = stats.unbind(0)
+    x.copy_(pred)
+    y.copy_(target)
+    torch.mul(x, x, out=squares).addcmul_(y, y)                                  # x^2 + y^2
+    torch.mul(x, y, out=cross)                                                   # xy
+    local = _filter_valid(stats.view(4 * n * c, h, w), taps)                     # [4nC, H', W']
+    return local.view(4, n, c, h - k + 1, w - k + 1)                             # [4, n, C, H', W']
+
+
+def _ssim_from_moments(moments: Tensor, c1: float, c2: float, cov_scale: float) -> Tensor:
+    """SSIM map from ``[4, ...]`` windowed means of (x, y, x^2 + y^2, xy) -> ``[...]``.
+
+    ``(2 mu_x mu_y + C1)(2 s_xy + C2) / ((mu_x^2 + mu_y^2 + C1)(s_x^2 + s_y^2 + C2))`` with the
+    (co)variances scaled by `cov_scale`. Exactly symmetric in x and y, and exactly 1 for x == y.
+    """
+    mu_x, mu_y, mean_squares, mean_cross = moments.unbind(0)
+    mu_xy = mu_x * mu_y
+    mu_sq = mu_x * mu_x + mu_y * mu_y
+    numerator = (2.0 * mu_xy + c1) * (2.0 * cov_scale * (mean_cross - mu_xy) + c2)
+    denominator = (mu_sq + c1) * (cov_scale * (mean_squares - mu_sq) + c2)
+    return numerator / denominator
+
+
+def _ssim_map_unchecked(pred: Tensor, target: Tensor, data_range: float, profile: SSIMProfile) -> Tensor:
+    c1, c2 = profile.constants(data_range)
+    moments = _local_moments(pred, target, profile.window)                       # [4, n, C, H', W']
+    return _ssim_from_moments(moments, c1, c2, profile.covariance_scale())       # [n, C, H', W']
+
+
+def _resolve(pred: Tensor, target: Tensor, data_range: float, profile: str) -> tuple[float, SSIMProfile]:
+    spec = get_profile(profile)
+    check_frame_pair(pred, target)
+    _check_frame_size(pred.shape, spec)
+    return check_data_range(data_range), spec
+
+
+def ssim_map(pred: Tensor, target: Tensor, data_range: float = 1.0, profile: str = DEFAULT_PROFILE) -> Tensor:
+    """SSIM at every valid window position: float ``[N, C, H, W]`` x 2 -> float64 ``[N, C, H', W']``.
+
+    ``H' = H - k + 1`` and ``W' = W - k + 1`` for the profile's window size k; position (i, j) is
+    the window whose top-left pixel is (i, j), i.e. skimage's full SSIM map cropped by
+    ``(k - 1) // 2`` on every side. Whole batch at once: use :func:`ssim` for large batches.
+    """
+    data_range, spec = _resolve(pred, target, data_range, profile)
+    return _ssim_map_unchecked(pred, target, data_range, spec)
+
+
+def ssim(pred: Tensor, target: Tensor, data_range: float = 1.0, profile: str = DEFAULT_PROFILE) -> Tensor:
+    """Mean SSIM of each frame pair: float ``[N, C, H, W]`` x 2 -> float64 ``[N]``.
+
+    The mean is over the valid window positions and the channels (see the module docstring for the
+    profiles). `data_range` is the span of the pixel values (1.0 for [0, 1]); the
+    ``skimage-legacy`` profile ignores it and uses 2. Symmetric in its two arguments; identical
+    frames score exactly 1. Frames must be at least as large as the profile's window (11x11 for
+    ``gaussian``, 7x7 for ``skimage-legacy``).
+    """
+    data_range, spec = _resolve(pred, target, data_range, profile)
+    n, c, h, w = pred.shape
+    if n == 0:
+        return torch.zeros(0, dtype=torch.float64, device=pred.device)
+    budget = _CHUNK_PIXELS["cpu" if pred.device.type == "cpu" else "other"]
+    per_chunk = max(1, budget // (c * h * w))
+    scores = [
+        _ssim_map_unchecked(p, t, data_range, spec).mean(dim=(1, 2, 3))          # [n]
+        for p, t in zip(pred.split(per_chunk), target.split(per_chunk))
+    ]
+    return torch.cat(scores)                                                      # [N]

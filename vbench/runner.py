@@ -1,0 +1,273 @@
+"""`vbench run`: score one model on one suite and store the result.
+
+suite -> test clips -> model.predict (validated) -> per-frame scores [V, S, T] + I3D features
+      -> store (one transaction per batch) -> best-of-N + summary + FVD/KVD -> finished run.
+
+Everything that changes a number is in the manifest; the manifest's identity decides which
+unfinished run `--resume` continues. Sample k of test video v is drawn from a generator seeded by
+(suite seed, v, k), and each video is scored on its own, so scores do not depend on batch size
+or on where a run was interrupted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+import vbench
+from vbench.adapters import SampleRNG, model_name, predict_checked, resolve_model
+from vbench.data import load_test_clips
+from vbench.errors import ModelError, VBenchError
+from vbench.metrics import frame_metric
+from vbench.selection import summarize
+from vbench.store import DEFAULT_STORE, Store
+from vbench.suite import Suite, load_suite
+
+PREDICTION_BUDGET_BYTES = 256 * 2**20   # float32 predictions held at once per predict() call
+
+
+@dataclass
+class RunRequest:
+    """What the user asked for; every field that can change a number goes into the manifest."""
+    suite: str
+    model: str
+    checkpoint: str | None = None
+    model_args: dict[str, Any] = field(default_factory=dict)
+    samples: int | None = None          # override of the suite's num_samples
+    limit: int | None = None            # score only the first N test videos
+    device: str | None = None           # cpu | cuda | cuda:N; default cuda when available
+    store: str | Path = DEFAULT_STORE
+    data_root: str | None = None
+    resume: bool = False
+    batch_size: int = 8                 # videos per predict() call: changes speed, never numbers
+    progress: bool = True
+
+
+def pick_device(requested: str | None) -> torch.device:
+    if requested is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise VBenchError(f"--device {requested}: CUDA is not available on this machine (use --device cpu)")
+    return device
+
+
+def _sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(2**20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _git_sha() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(vbench.__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _model_source_hash(spec: str) -> str | None:
+    """Hash of a user's model file, so an edited file never resumes an old run."""
+    target = spec.rpartition(":")[0]
+    return _sha256_file(target) if target.endswith(".py") and Path(target).is_file() else None
+
+
+def build_manifest(request: RunRequest, suite: Suite, model: Any, num_samples: int, num_videos: int,
+                   device: torch.device) -> tuple[dict[str, Any], str]:
+    """(manifest, identity): identity hashes everything that decides the numbers."""
+    checkpoint = None
+    if request.checkpoint:
+        checkpoint = {"path": str(request.checkpoint), "sha256": _sha256_file(request.checkpoint)}
+    numbers = {
+        "suite": suite.to_dict(),
+        "model": {"spec": request.model, "name": model_name(model, request.model),
+                  "args": request.model_args, "checkpoint": checkpoint,
+                  "source_sha256": _model_source_hash(request.model),
+                  "stochastic": bool(getattr(model, "stochastic", True))},
+        "num_samples": num_samples,
+        "num_videos": num_videos,
+        "overrides": {"samples": request.samples, "limit": request.limit},
+        "seed": suite.seed,
+        "vbench_version": vbench.__version__,
+    }
+    identity = hashlib.sha256(json.dumps(numbers, sort_keys=True, default=str).encode()).hexdigest()
+    manifest = dict(numbers, environment={
+        "git_sha": _git_sha(), "torch": torch.__version__, "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+        "python": platform.python_version(), "host": platform.node(),
+        "batch_size": request.batch_size, "data_root": request.data_root,
+    })
+    return manifest, identity
+
+
+class _Scorer:
+    """Per-video scoring of predicted frames and extraction of FVD clips."""
+
+    def __init__(self, suite: Suite, device: torch.device, num_samples: int):
+        self.suite = suite
+        self.metrics = {m: frame_metric(m, suite.profiles.get(m), device) for m in suite.frame_metrics}
+        self.wants_fvd = any(m in suite.metrics for m in ("fvd", "kvd"))
+        self.fvd_samples = min(suite.fvd_trials, num_samples)
+        self.device = device
+
+    def score_video(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, np.ndarray]:
+        """pred [S, T, C, H, W], target [T, C, H, W] -> {metric: [S, T]}."""
+        s, t = pred.shape[:2]
+        flat_pred = pred.reshape(s * t, *pred.shape[2:])                      # [S*T, C, H, W]
+        flat_target = target[None].expand(s, *target.shape).reshape_as(flat_pred)
+        return {m: fn(flat_pred, flat_target).reshape(s, t).double().cpu().numpy()
+                for m, fn in self.metrics.items()}
+
+    def fvd_clips(self, context: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
+        """context [B, Tc, C, H, W], pred [B, S, T, C, H, W] -> clips [B, K, T', C, H, W] entering FVD."""
+        fake = pred[:, :self.fvd_samples]                                     # [B, K, T, C, H, W]
+        if self.suite.fvd_frames == "context+predicted":
+            ctx = context[:, None].expand(-1, fake.shape[1], -1, -1, -1, -1)
+            fake = torch.cat([ctx, fake], dim=2)                              # [B, K, Tc+T, C, H, W]
+        return fake
+
+
+def run(request: RunRequest) -> str:
+    """Score `request.model` on `request.suite`; returns the run id (finished in the store)."""
+    started = time.time()
+    suite = load_suite(request.suite)
+    device = pick_device(request.device)
+    model = resolve_model(request.model, request.model_args, request.checkpoint)
+    name = model_name(model, request.model)
+    if hasattr(model, "to"):
+        model.to(device)
+    if isinstance(model, torch.nn.Module):
+        model.eval()
+    if suite.context_frames < getattr(model, "min_context", 1):
+        raise ModelError(f"model '{name}' needs at least {model.min_context} context frames; "
+                         f"suite '{suite.name}' gives {suite.context_frames}")
+    stochastic = bool(getattr(model, "stochastic", True))
+    num_samples = (request.samples or suite.num_samples) if stochastic else 1
+    if num_samples < 1:
+        raise VBenchError(f"--samples must be at least 1, got {num_samples}")
+    num_videos = request.limit or suite.num_videos
+    if not 1 <= num_videos <= suite.num_videos:
+        raise VBenchError(f"--limit {request.limit}: suite '{suite.name}' has {suite.num_videos} test videos")
+
+    clips = load_test_clips(suite, request.data_root, num_videos)           # uint8 [V, T, C, H, W]
+    manifest, identity = build_manifest(request, suite, model, num_samples, num_videos, device)
+    scorer = _Scorer(suite, device, num_samples)
+
+    with Store(request.store) as store:
+        run_id = store.resumable_run(identity) if request.resume else None
+        if run_id is None:
+            run_id = store.create_run(manifest, identity)
+        else:
+            store.set_status(run_id, "running")
+        pending = sorted(set(range(num_videos)) - store.done_videos(run_id))
+        try:
+            _predict_and_score(store, run_id, suite, model, name, clips, pending, scorer, num_samples,
+                               device, request)
+            summary = _summarize(store, run_id, suite, clips, scorer, device, request)
+        except KeyboardInterrupt:
+            store.set_status(run_id, "interrupted", "interrupted by the user; continue with --resume")
+            raise
+        except ModelError as exc:
+            store.set_status(run_id, "failed", str(exc))
+            raise
+        summary["wall_time_s"] = time.time() - started
+        store.finish(run_id, summary)
+    return run_id
+
+
+def _predict_and_score(store: Store, run_id: str, suite: Suite, model: Any, name: str, clips: np.ndarray,
+                       pending: list[int], scorer: _Scorer, num_samples: int, device: torch.device,
+                       request: RunRequest) -> None:
+    ctx_len, t = suite.context_frames, suite.predicted_frames
+    frame_bytes = 4 * int(np.prod(clips.shape[2:]))
+    bar = tqdm(total=len(pending), desc=f"{suite.name} / {name}", unit="video", disable=not request.progress)
+    for start in range(0, len(pending), request.batch_size):
+        videos = pending[start:start + request.batch_size]
+        batch = torch.from_numpy(clips[videos]).to(device).float() / 255.0   # [B, T, C, H, W]
+        context, target = batch[:, :ctx_len], batch[:, ctx_len:]
+        per_call = max(1, PREDICTION_BUDGET_BYTES // (len(videos) * t * frame_bytes))
+        chunks = []
+        for first in range(0, num_samples, per_call):
+            rng = SampleRNG(suite.seed, videos, range(first, min(first + per_call, num_samples)), device)
+            chunks.append(predict_checked(model, name, context, t, rng))      # [B, s, T, C, H, W]
+        pred = torch.cat(chunks, dim=1)                                       # [B, S, T, C, H, W]
+        per_video = [scorer.score_video(pred[i], target[i]) for i in range(len(videos))]
+        scores = {m: np.stack([pv[m] for pv in per_video]) for m in scorer.metrics}   # [B, S, T]
+        features = None
+        if scorer.wants_fvd:
+            fake = scorer.fvd_clips(context, pred)                            # [B, K, T', C, H, W]
+            features = {"fvd_fake": _i3d_features(fake.flatten(0, 1), suite, device)
+                        .reshape(len(videos), fake.shape[1], -1)}             # [B, K, 400]
+        store.write_batch(run_id, videos, scores, features)
+        bar.update(len(videos))
+    bar.close()
+
+
+def _i3d_features(clips: torch.Tensor, suite: Suite, device: torch.device) -> np.ndarray:
+    """clips float [N, T, C, H, W] in [0, 1] -> [N, 400] I3D features under the suite's FVD profile."""
+    from vbench.metrics.fvd import i3d_features
+    return i3d_features(clips, profile=suite.profiles["fvd"], device=device)
+
+
+def _real_features(store: Store, suite: Suite, clips: np.ndarray, device: torch.device) -> np.ndarray:
+    """I3D features `[V, 400]` of the real clips entering FVD, cached in the store by what determines them."""
+    from vbench.metrics.i3d import weights_sha256
+    first = 0 if suite.fvd_frames == "context+predicted" else suite.context_frames
+    videos = list(range(len(clips)))
+    key = json.dumps({"dataset": suite.dataset, "split": suite.split, "seed": suite.seed,
+                      "resolution": suite.resolution, "frames": [first, suite.total_frames],
+                      "profile": suite.profiles["fvd"], "weights": weights_sha256()}, sort_keys=True)
+    cached = store.cached_features(key, videos)
+    missing = [v for v in videos if v not in cached]
+    if missing:
+        real = torch.from_numpy(clips[missing, first:]).float() / 255.0      # [M, T', C, H, W]
+        feats = _i3d_features(real, suite, device)                          # [M, 400]
+        store.cache_features(key, missing, feats)
+        cached.update(zip(missing, feats))
+    return np.stack([cached[v] for v in videos])                           # [V, 400]
+
+
+def _summarize(store: Store, run_id: str, suite: Suite, clips: np.ndarray, scorer: _Scorer,
+               device: torch.device, request: RunRequest) -> dict[str, Any]:
+    videos, stored = store.scores(run_id)
+    scores = {m: stored[m] for m in suite.frame_metrics if m in stored}
+    expected = list(range(len(clips)))
+    if videos and videos != expected:
+        raise VBenchError(f"run {run_id}: stored videos {videos[:5]}... do not match the test list")
+    summary: dict[str, Any] = {"metrics": summarize(scores, suite.selection, suite.profiles),
+                               "num_videos": len(clips), "selection": suite.selection}
+    if scorer.wants_fvd:
+        summary["metrics"].update(_set_metrics(store, run_id, suite, clips, device))
+    return summary
+
+
+def _set_metrics(store: Store, run_id: str, suite: Suite, clips: np.ndarray,
+                 device: torch.device) -> dict[str, Any]:
+    """FVD / KVD per trial (trial t: sample t of each of the first fvd_videos videos), mean and std."""
+    from vbench.metrics.frechet import frechet_distance, kernel_distance
+    n = min(suite.fvd_videos, len(clips))
+    if n < 2:
+        return {}
+    _, fake = store.features(run_id, "fvd_fake")                            # [V, K, 400]
+    real = _real_features(store, suite, clips[:n], device)                   # [n, 400]
+    out: dict[str, Any] = {}
+    for metric, distance in (("fvd", frechet_distance), ("kvd", kernel_distance)):
+        if metric not in suite.metrics:
+            continue
+        trials = [float(distance(real, fake[:n, k].astype(np.float64))) for k in range(fake.shape[1])]
+        out[metric] = {"profile": suite.profiles["fvd"], "higher_is_better": False, "trials": trials,
+                       "mean": float(np.mean(trials)), "std": float(np.std(trials)), "videos": n}
+    return out

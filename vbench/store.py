@@ -1,0 +1,219 @@
+"""The result store: one SQLite file holding run manifests, per-frame scores and summaries.
+
+Tables
+  runs          one row per run: manifest (JSON), status, summary (JSON) once finished
+  video_scores  per (run, test video, metric): float32 blob [S, T] (sample, predicted frame)
+  video_features per (run, test video, kind): float32 blob [K, D] (I3D features of K clips)
+  feature_cache I3D features of real clips, keyed by what determines them (suite, profile, weights)
+
+Every batch of videos is written in one transaction, so an interrupted run holds only whole
+batches and `--resume` continues after the last one. WAL mode lets several runs write to one file.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    identity TEXT NOT NULL,
+    suite TEXT NOT NULL,
+    model TEXT NOT NULL,
+    status TEXT NOT NULL,            -- running | finished | failed
+    created REAL NOT NULL,
+    finished REAL,
+    manifest TEXT NOT NULL,
+    summary TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_identity ON runs(identity, status);
+CREATE TABLE IF NOT EXISTS video_scores (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    video INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    num_samples INTEGER NOT NULL,
+    num_frames INTEGER NOT NULL,
+    scores BLOB NOT NULL,            -- float32 [num_samples, num_frames], little endian
+    PRIMARY KEY (run_id, video, metric)
+);
+CREATE TABLE IF NOT EXISTS video_features (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    video INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    dim INTEGER NOT NULL,
+    features BLOB NOT NULL,          -- float32 [rows, dim]
+    PRIMARY KEY (run_id, video, kind)
+);
+CREATE TABLE IF NOT EXISTS feature_cache (
+    key TEXT NOT NULL,
+    video INTEGER NOT NULL,
+    dim INTEGER NOT NULL,
+    features BLOB NOT NULL,          -- float32 [dim]
+    PRIMARY KEY (key, video)
+);
+"""
+
+DEFAULT_STORE = Path("vbench-results.sqlite")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    suite: str
+    model: str
+    status: str
+    created: float
+    finished: float | None
+    manifest: dict[str, Any]
+    summary: dict[str, Any] | None
+    error: str | None
+
+
+def _blob(array: np.ndarray) -> bytes:
+    return np.ascontiguousarray(array, dtype="<f4").tobytes()
+
+
+def _unblob(blob: bytes, *shape: int) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<f4").reshape(shape)
+
+
+class Store:
+    def __init__(self, path: str | Path = DEFAULT_STORE):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _transaction(self):
+        return _Transaction(self.conn)
+
+    # -- runs ---------------------------------------------------------------------------------
+    def create_run(self, manifest: dict[str, Any], identity: str) -> str:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        safe_model = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in manifest["model"]["name"])[:40]
+        run_id = f"{stamp}-{manifest['suite']['name']}-{safe_model}-{secrets.token_hex(3)}"
+        with self._transaction():
+            self.conn.execute(
+                "INSERT INTO runs (id, identity, suite, model, status, created, manifest) VALUES (?,?,?,?,?,?,?)",
+                (run_id, identity, manifest["suite"]["name"], manifest["model"]["name"], "running",
+                 time.time(), json.dumps(manifest, sort_keys=True)))
+        return run_id
+
+    def resumable_run(self, identity: str) -> str | None:
+        """The newest unfinished run with this identity (same suite, model, arguments, overrides)."""
+        row = self.conn.execute(
+            "SELECT id FROM runs WHERE identity = ? AND status != 'finished' ORDER BY created DESC LIMIT 1",
+            (identity,)).fetchone()
+        return row[0] if row else None
+
+    def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        with self._transaction():
+            self.conn.execute("UPDATE runs SET status = ?, error = ? WHERE id = ?", (status, error, run_id))
+
+    def finish(self, run_id: str, summary: dict[str, Any]) -> None:
+        with self._transaction():
+            self.conn.execute("UPDATE runs SET status = 'finished', finished = ?, summary = ?, error = NULL "
+                              "WHERE id = ?", (time.time(), json.dumps(summary), run_id))
+
+    def run(self, run_id: str) -> RunRecord:
+        rows = self.runs(where="id = ?", params=(run_id,))
+        if not rows:
+            raise KeyError(f"no run '{run_id}' in {self.path}")
+        return rows[0]
+
+    def runs(self, where: str = "1", params: Iterable[Any] = ()) -> list[RunRecord]:
+        cursor = self.conn.execute(
+            f"SELECT id, suite, model, status, created, finished, manifest, summary, error FROM runs "
+            f"WHERE {where} ORDER BY created", tuple(params))
+        return [RunRecord(id=r[0], suite=r[1], model=r[2], status=r[3], created=r[4], finished=r[5],
+                          manifest=json.loads(r[6]), summary=json.loads(r[7]) if r[7] else None, error=r[8])
+                for r in cursor]
+
+    # -- per-video rows -----------------------------------------------------------------------
+    def done_videos(self, run_id: str) -> set[int]:
+        return {r[0] for r in self.conn.execute("SELECT DISTINCT video FROM video_scores WHERE run_id = ? "
+                                                "UNION SELECT DISTINCT video FROM video_features "
+                                                "WHERE run_id = ?", (run_id, run_id))}
+
+    def write_batch(self, run_id: str, videos: list[int], scores: dict[str, np.ndarray],
+                    features: dict[str, np.ndarray] | None = None) -> None:
+        """Atomically store a batch: scores[metric] [B, S, T]; features[kind] [B, K, D]."""
+        with self._transaction():
+            for metric, array in scores.items():
+                _, s, t = array.shape
+                self.conn.executemany(
+                    "INSERT INTO video_scores (run_id, video, metric, num_samples, num_frames, scores) "
+                    "VALUES (?,?,?,?,?,?)",
+                    [(run_id, v, metric, s, t, _blob(array[i])) for i, v in enumerate(videos)])
+            for kind, array in (features or {}).items():
+                _, k, d = array.shape
+                self.conn.executemany(
+                    "INSERT INTO video_features (run_id, video, kind, rows, dim, features) VALUES (?,?,?,?,?,?)",
+                    [(run_id, v, kind, k, d, _blob(array[i])) for i, v in enumerate(videos)])
+
+    def scores(self, run_id: str) -> tuple[list[int], dict[str, np.ndarray]]:
+        """(videos in ascending order, {metric: [V, S, T]})."""
+        rows = self.conn.execute("SELECT video, metric, num_samples, num_frames, scores FROM video_scores "
+                                 "WHERE run_id = ? ORDER BY video", (run_id,)).fetchall()
+        videos = sorted({r[0] for r in rows})
+        per_metric: dict[str, list[np.ndarray]] = {}
+        for _, metric, s, t, blob in rows:
+            per_metric.setdefault(metric, []).append(_unblob(blob, s, t))
+        return videos, {m: np.stack(arrays) for m, arrays in per_metric.items()}
+
+    def features(self, run_id: str, kind: str) -> tuple[list[int], np.ndarray]:
+        """(videos in ascending order, [V, K, D])."""
+        rows = self.conn.execute("SELECT video, rows, dim, features FROM video_features "
+                                 "WHERE run_id = ? AND kind = ? ORDER BY video", (run_id, kind)).fetchall()
+        if not rows:
+            return [], np.zeros((0, 0, 0), np.float32)
+        return [r[0] for r in rows], np.stack([_unblob(r[3], r[1], r[2]) for r in rows])
+
+    # -- cache of real-clip features ------------------------------------------------------------
+    def cached_features(self, key: str, videos: list[int]) -> dict[int, np.ndarray]:
+        found: dict[int, np.ndarray] = {}
+        for video, dim, blob in self.conn.execute("SELECT video, dim, features FROM feature_cache WHERE key = ?",
+                                                  (key,)):
+            found[video] = _unblob(blob, dim)
+        return {v: found[v] for v in videos if v in found}
+
+    def cache_features(self, key: str, videos: list[int], features: np.ndarray) -> None:
+        with self._transaction():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO feature_cache (key, video, dim, features) VALUES (?,?,?,?)",
+                [(key, v, features.shape[-1], _blob(features[i])) for i, v in enumerate(videos)])
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (including KeyboardInterrupt)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,195 @@
+"""Suites: versioned evaluation protocols stored as flat, strictly checked YAML.
+
+A suite names everything that changes a number: data, resolution, context and predicted frames,
+test videos, samples, best-of-N selection, metric profiles, FVD frames / set size / trials, seed.
+Bump `version` whenever any of these changes. Unknown or missing keys are errors naming the key
+and the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vbench.errors import SuiteError
+
+SUITES_DIR = Path(__file__).parent / "suites"
+
+METRICS = ("ssim", "psnr", "lpips", "fvd", "kvd")
+PROFILES = {
+    "ssim": ("gaussian", "skimage-legacy"),
+    "psnr": ("frame", "mean-mse"),
+    "lpips": ("alex-v0.1", "vgg-v0.1"),
+    "fvd": ("tf", "videogpt"),
+}
+DEFAULT_PROFILES = {metric: choices[0] for metric, choices in PROFILES.items()}
+FVD_FRAMES = ("context+predicted", "predicted")
+TASKS = ("prediction",)
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    version: int
+    task: str
+    dataset: str            # key of vbench.data.DATASETS
+    split: str
+    resolution: int         # frames are resolution x resolution
+    channels: int           # 1 (grey) or 3 (RGB)
+    context_frames: int
+    predicted_frames: int
+    train_context_frames: int
+    train_predicted_frames: int
+    num_videos: int         # test videos (the fixed test list is the first num_videos of the split)
+    num_samples: int        # best-of-N: samples drawn per test video for a stochastic model
+    selection: str          # "per-metric" or "by:<metric>"
+    metrics: tuple[str, ...]
+    profiles: dict[str, str]
+    fvd_frames: str         # which frames enter FVD
+    fvd_videos: int         # videos per FVD trial
+    fvd_trials: int
+    seed: int
+    description: str = ""
+    references: tuple[dict, ...] = field(default=())   # published numbers, cited in reports
+
+    @property
+    def total_frames(self) -> int:
+        return self.context_frames + self.predicted_frames
+
+    @property
+    def frame_metrics(self) -> tuple[str, ...]:
+        """Metrics scored per predicted frame (everything but the set-level FVD/KVD)."""
+        return tuple(m for m in self.metrics if m not in ("fvd", "kvd"))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["metrics"] = list(self.metrics)
+        data["references"] = list(self.references)
+        return data
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Suite)}
+_OPTIONAL = {name for name, f in _FIELDS.items()
+             if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
+_INT_KEYS = ("version", "resolution", "channels", "context_frames", "predicted_frames",
+             "train_context_frames", "train_predicted_frames", "num_videos", "num_samples",
+             "fvd_videos", "fvd_trials", "seed")
+
+
+def builtin_suites() -> list[str]:
+    return sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
+
+
+def suite_path(name_or_path: str | Path) -> Path:
+    """A built-in suite name (`smmnist-mini`) or a path to a user's suite YAML."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml"):
+        if not path.is_file():
+            raise SuiteError(f"suite file not found: {path}")
+        return path
+    builtin = SUITES_DIR / f"{name_or_path}.yaml"
+    if builtin.is_file():
+        return builtin
+    close = difflib.get_close_matches(str(name_or_path), builtin_suites(), n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    raise SuiteError(f"unknown suite '{name_or_path}'.{hint} Built-in suites: {', '.join(builtin_suites())}; "
+                     "or pass a path to a suite .yaml file")
+
+
+def load_suite(name_or_path: str | Path) -> Suite:
+    path = suite_path(name_or_path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SuiteError(f"{path}: not valid YAML: {exc}") from None
+    return parse_suite(data, source=str(path))
+
+
+def parse_suite(data: Any, source: str = "<suite>") -> Suite:
+    """Check a parsed YAML mapping against the schema and build a Suite."""
+    if not isinstance(data, dict):
+        raise SuiteError(f"{source}: a suite must be a YAML mapping of keys to values")
+    unknown = sorted(set(data) - set(_FIELDS))
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(str(key), _FIELDS, n=1)
+            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise SuiteError(f"{source}: unknown key {', '.join(hints)}")
+    missing = sorted(set(_FIELDS) - set(data) - _OPTIONAL)
+    if missing:
+        raise SuiteError(f"{source}: missing key {', '.join(repr(k) for k in missing)}")
+
+    def fail(key: str, why: str) -> SuiteError:
+        return SuiteError(f"{source}: key '{key}': {why} (got {data[key]!r})")
+
+    for key in _INT_KEYS:
+        if not isinstance(data[key], int) or isinstance(data[key], bool):
+            raise fail(key, "must be an integer")
+    for key in ("name", "task", "dataset", "split", "selection", "fvd_frames"):
+        if not isinstance(data[key], str) or not data[key]:
+            raise fail(key, "must be a non-empty string")
+    for key in ("version", "resolution", "context_frames", "predicted_frames", "num_videos",
+                "train_context_frames", "train_predicted_frames", "num_samples", "fvd_trials"):
+        if data[key] < 1:
+            raise fail(key, "must be at least 1")
+    if data["task"] not in TASKS:
+        raise fail("task", f"must be one of {', '.join(TASKS)}")
+    if data["channels"] not in (1, 3):
+        raise fail("channels", "must be 1 (grey) or 3 (RGB)")
+    if data["fvd_frames"] not in FVD_FRAMES:
+        raise fail("fvd_frames", f"must be one of {', '.join(FVD_FRAMES)}")
+
+    metrics = data["metrics"]
+    if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
+        raise fail("metrics", "must be a non-empty list of metric names")
+    bad = [m for m in metrics if m not in METRICS]
+    if bad:
+        raise fail("metrics", f"unknown metric {', '.join(bad)}; known: {', '.join(METRICS)}")
+    if len(set(metrics)) != len(metrics):
+        raise fail("metrics", "lists a metric twice")
+
+    profiles = data["profiles"]
+    if not isinstance(profiles, dict):
+        raise fail("profiles", "must be a mapping of metric to profile name")
+    for metric, profile in profiles.items():
+        if metric not in PROFILES:
+            raise fail("profiles", f"'{metric}' has no profiles; metrics with profiles: {', '.join(PROFILES)}")
+        if profile not in PROFILES[metric]:
+            raise fail("profiles", f"unknown {metric} profile '{profile}'; known: {', '.join(PROFILES[metric])}")
+    # Every metric's profile is explicit in the stored suite, defaults filled in.
+    profiles = {m: profiles.get(m, DEFAULT_PROFILES[m]) for m in metrics if m in PROFILES}
+    if "kvd" in metrics:
+        profiles.setdefault("fvd", DEFAULT_PROFILES["fvd"])
+
+    selection = data["selection"]
+    frame_metrics = [m for m in metrics if m not in ("fvd", "kvd")]
+    if selection != "per-metric":
+        by = selection.removeprefix("by:")
+        if not selection.startswith("by:") or by not in frame_metrics:
+            raise fail("selection", "must be 'per-metric' or 'by:<metric>' naming one of the suite's "
+                                    f"per-frame metrics ({', '.join(frame_metrics) or 'none'})")
+    if ("fvd" in metrics or "kvd" in metrics) and data["fvd_videos"] > data["num_videos"]:
+        raise fail("fvd_videos", f"exceeds num_videos ({data['num_videos']}); sets are never padded")
+    if ("fvd" in metrics or "kvd" in metrics) and data["fvd_trials"] > data["num_samples"]:
+        raise fail("fvd_trials", f"exceeds num_samples ({data['num_samples']}): trial t scores sample t of every video")
+    frames_in_fvd = data["predicted_frames"] + (data["context_frames"] if data["fvd_frames"] == "context+predicted" else 0)
+    if ("fvd" in metrics or "kvd" in metrics) and frames_in_fvd < 10:
+        raise fail("fvd_frames", f"FVD needs at least 10 frames per clip, this suite gives {frames_in_fvd}")
+
+    references = data.get("references", [])
+    if not isinstance(references, list) or not all(isinstance(r, dict) for r in references):
+        raise SuiteError(f"{source}: key 'references': must be a list of mappings")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise fail("description", "must be a string")
+
+    values = {k: data[k] for k in _FIELDS if k in data}
+    values.update(metrics=tuple(metrics), profiles=profiles, references=tuple(references),
+                  description=description.strip())
+    return Suite(**values)
