@@ -10,6 +10,7 @@ on the 8-video sets once.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,12 +36,14 @@ GOLDEN = Path(__file__).resolve().parents[2] / "shared" / "golden" / "fvd" / "ex
 
 @pytest.fixture(scope="module")
 def golden() -> dict[str, dict]:
+    if not GOLDEN.is_file():
+        pytest.skip(f"golden FVD data not found at {GOLDEN} (the shared/ checkout is missing)")
     cases = json.loads(GOLDEN.read_text())["cases"]
     return {case["id"]: case for case in cases}
 
 
 def _constant_pair_fvd(frames: int) -> float:
-    """FVD of all-zeros vs all-ones 64x64 RGB sets of any size: |mu_0 - mu_1|² (zero covariance)."""
+    """FVD of all-zeros vs all-ones 64x64 RGB sets of any size: |mu_0 - mu_1|² (no covariance)."""
     videos = torch.stack([torch.zeros(frames, 3, 64, 64), torch.ones(frames, 3, 64, 64)])
     feats = i3d_features(videos)  # [2, 400]
     return float(np.sum((feats[0] - feats[1]) ** 2))
@@ -54,11 +57,14 @@ def _constant_pair_fvd(frames: int) -> float:
 @pytest.fixture(scope="module")
 def tf():  # noqa: ANN201 - the tensorflow module
     return pytest.importorskip(
-        "tensorflow", reason="the TF1 resize reference needs tensorflow (pip install tensorflow-cpu)"
+        "tensorflow", reason="the TF1 resize reference needs tensorflow (tensorflow-cpu)"
     )
 
 
-@pytest.mark.parametrize("hw", [(64, 64), (1, 1), (2, 3), (7, 13), (100, 57), (224, 224), (480, 640)])
+SIZES = [(64, 64), (1, 1), (2, 3), (7, 13), (100, 57), (224, 224), (480, 640)]
+
+
+@pytest.mark.parametrize("hw", SIZES)
 def test_tf_resize_matches_tensorflow(tf, hw: tuple[int, int]) -> None:  # noqa: ANN001
     frames = np.random.default_rng(sum(hw)).random((3, *hw, 3), dtype=np.float32)  # NHWC
     expected = tf.compat.v1.image.resize_bilinear(frames, (224, 224), align_corners=False).numpy()
@@ -139,7 +145,8 @@ def test_features_batching_and_kvd_path() -> None:
     a, b = torch.rand(2, 10, 3, 24, 24, generator=gen), torch.rand(2, 10, 1, 24, 24, generator=gen)
     fa = i3d_features(a)  # one batch
     assert fa.shape == (2, 400) and fa.dtype == np.float64
-    np.testing.assert_allclose(i3d_features(a.numpy(), batch_size=1), fa, rtol=1e-5, atol=1e-5)
+    # Batch size changes only the float rounding (the conv algorithm oneDNN picks).
+    np.testing.assert_allclose(i3d_features(a.numpy(), batch_size=1), fa, rtol=1e-5, atol=1e-4)
     fb = i3d_features(b)
     assert kvd(a, b) == pytest.approx(kernel_distance(fa, fb), rel=1e-6, abs=1e-6)
     assert fvd(a, a) == pytest.approx(0.0, abs=1e-6)
@@ -168,7 +175,8 @@ def test_fvd_zeros_vs_ones_15_frames(golden: dict[str, dict]) -> None:
     i = table["n"].index(15)
     assert value == pytest.approx(table["expected"][i], rel=1e-2)  # 133.70
     assert value == pytest.approx(table["older_run_same_code"]["values"][i], rel=1e-2)  # 133.89
-    assert value == pytest.approx(golden["junyaohu_first_version_zeros_vs_ones_16x15"]["expected"], rel=1e-2)
+    first_version = golden["junyaohu_first_version_zeros_vs_ones_16x15"]["expected"]  # 134.24
+    assert value == pytest.approx(first_version, rel=1e-2)
     assert abs(value - golden["google_example_zeros_vs_255_16x15"]["expected"]) <= 3.0  # ~131
 
 
@@ -186,7 +194,7 @@ def test_fvd_zeros_vs_ones_every_length(golden: dict[str, dict]) -> None:
         assert got[n] == pytest.approx(older, rel=1e-2), n
 
 
-def _uniform_videos(seed: int, num: int, chunk: int) -> "Iterator[np.ndarray]":
+def _uniform_videos(seed: int, num: int, chunk: int) -> Iterator[np.ndarray]:
     """``np.random.RandomState(seed).rand(num, 16, 224, 224, 3)`` in chunks of videos (the
     legacy generator draws sequentially, so the chunks concatenate to the same array)."""
     rng = np.random.RandomState(seed)

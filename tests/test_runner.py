@@ -131,3 +131,23 @@ def test_smmnist_suite_reads_prepared_mnist(tmp_path):
     assert (root / "mnist" / "t10k-images-idx3-ubyte").stat().st_size == 16 + 10000 * 28 * 28
     run_id = run(RunRequest(suite=str(suite), model="copy_last", store=store, data_root=str(root), progress=False))
     assert _scores(store, run_id)[0].status == "finished"
+
+
+def test_lpips_fvd_kvd_do_not_depend_on_batch_size_or_resume(tmp_path):
+    """All five metrics of smmnist-mini on 4 videos: identical with batch 1, batch 4 and after a crash."""
+    suite = write_suite(tmp_path, name="withfvd", num_videos=4, num_samples=2, fvd_videos=4,
+                        metrics=["ssim", "psnr", "lpips", "fvd", "kvd"],
+                        profiles={"ssim": "gaussian", "psnr": "frame", "lpips": "alex-v0.1", "fvd": "tf"})
+    store, flag = tmp_path / "r.sqlite", tmp_path / "crash"
+    base = RunRequest(suite=str(suite), model=f"{TEST_MODELS}:CrashAfter", model_args={"flag": str(flag), "after": 2},
+                      store=store, progress=False)
+    one = run(RunRequest(**{**base.__dict__, "batch_size": 1}))
+    four = run(RunRequest(**{**base.__dict__, "batch_size": 4}))
+    flag.touch()
+    with pytest.raises(KeyboardInterrupt):
+        run(RunRequest(**{**base.__dict__, "batch_size": 2}))
+    flag.unlink()
+    resumed = run(RunRequest(**{**base.__dict__, "batch_size": 3, "resume": True}))
+    summaries = [_scores(store, r)[0].summary["metrics"] for r in (one, four, resumed)]
+    assert summaries[0]["fvd"]["mean"] > 0 and summaries[0]["lpips"]["best"]["mean"] > 0
+    assert summaries[0] == summaries[1] == summaries[2]

@@ -53,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports/site", help="output folder (default reports/site)")
     _add_store(p)
 
+    p = sub.add_parser("parity", help="compare our metric networks with their reference implementations")
+    parity_sub = p.add_subparsers(dest="parity_command", required=True)
+    q = parity_sub.add_parser("fvd", help="TF-Hub Kinetics-400 I3D vs ours on the same seeded clips "
+                                          "(needs tensorflow and the module in TFHUB_CACHE_DIR or the network)")
+    q.add_argument("--videos", type=int, default=16, help="clips in all, split into two sets (even, >= 4)")
+    q.add_argument("--frames", type=int, default=16)
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--handle", help="TF-Hub handle or local module folder (default: deepmind/i3d-kinetics-400/1)")
+
     p = sub.add_parser("data", help="prepare datasets and show what is prepared")
     data_sub = p.add_subparsers(dest="data_command", required=True)
     q = data_sub.add_parser("prepare", help="convert an original download once into the prepared form")
@@ -178,8 +187,19 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_parity(args: argparse.Namespace) -> int:
+    from vbench.parity import DEFAULT_HANDLE, compare_fvd, format_parity
+    if args.videos < 4 or args.videos % 2:
+        raise VBenchError(f"--videos must be even and at least 4 (two sets of two or more), got {args.videos}")
+    result = compare_fvd(num_videos=args.videos, num_frames=args.frames, seed=args.seed,
+                         handle=args.handle or DEFAULT_HANDLE)
+    print(format_parity(result))
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "ls": cmd_ls, "validate": cmd_validate, "export": cmd_export,
-            "report": cmd_report, "data": cmd_data}
+            "report": cmd_report, "data": cmd_data,
+            "parity": cmd_parity}
 
 
 def main(argv: list[str] | None = None) -> int:

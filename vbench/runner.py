@@ -216,13 +216,19 @@ def _predict_and_score(store: Store, run_id: str, suite: Suite, model: Any, name
     bar.close()
 
 
-def _i3d_features(clips: torch.Tensor, suite: Suite, device: torch.device) -> np.ndarray:
-    """clips float [N, T, C, H, W] in [0, 1] -> [N, 400] I3D features under the suite's FVD profile."""
+def _i3d_features(clips: torch.Tensor, suite: Suite, device: torch.device, progress: bool = False) -> np.ndarray:
+    """clips float [N, T, C, H, W] in [0, 1] -> [N, 400] I3D features under the suite's FVD profile.
+
+    One clip per forward pass, so a clip's features never depend on which clips share its batch.
+    """
     from vbench.metrics.fvd import i3d_features
-    return i3d_features(clips, profile=suite.profiles["fvd"], device=device)
+    clip_bar = tqdm(clips, desc="I3D features of real clips", unit="clip", disable=not progress, leave=False)
+    return np.concatenate([i3d_features(clip[None], profile=suite.profiles["fvd"], device=device)
+                           for clip in clip_bar])
 
 
-def _real_features(store: Store, suite: Suite, clips: np.ndarray, device: torch.device) -> np.ndarray:
+def _real_features(store: Store, suite: Suite, clips: np.ndarray, device: torch.device,
+                   progress: bool) -> np.ndarray:
     """I3D features `[V, 400]` of the real clips entering FVD, cached in the store by what determines them."""
     from vbench.metrics.i3d import weights_sha256
     first = 0 if suite.fvd_frames == "context+predicted" else suite.context_frames
@@ -234,7 +240,7 @@ def _real_features(store: Store, suite: Suite, clips: np.ndarray, device: torch.
     missing = [v for v in videos if v not in cached]
     if missing:
         real = torch.from_numpy(clips[missing, first:]).float() / 255.0      # [M, T', C, H, W]
-        feats = _i3d_features(real, suite, device)                          # [M, 400]
+        feats = _i3d_features(real, suite, device, progress)                # [M, 400]
         store.cache_features(key, missing, feats)
         cached.update(zip(missing, feats))
     return np.stack([cached[v] for v in videos])                           # [V, 400]
@@ -250,19 +256,19 @@ def _summarize(store: Store, run_id: str, suite: Suite, clips: np.ndarray, score
     summary: dict[str, Any] = {"metrics": summarize(scores, suite.selection, suite.profiles),
                                "num_videos": len(clips), "selection": suite.selection}
     if scorer.wants_fvd:
-        summary["metrics"].update(_set_metrics(store, run_id, suite, clips, device))
+        summary["metrics"].update(_set_metrics(store, run_id, suite, clips, device, request.progress))
     return summary
 
 
 def _set_metrics(store: Store, run_id: str, suite: Suite, clips: np.ndarray,
-                 device: torch.device) -> dict[str, Any]:
+                 device: torch.device, progress: bool) -> dict[str, Any]:
     """FVD / KVD per trial (trial t: sample t of each of the first fvd_videos videos), mean and std."""
     from vbench.metrics.frechet import frechet_distance, kernel_distance
     n = min(suite.fvd_videos, len(clips))
     if n < 2:
         return {}
     _, fake = store.features(run_id, "fvd_fake")                            # [V, K, 400]
-    real = _real_features(store, suite, clips[:n], device)                   # [n, 400]
+    real = _real_features(store, suite, clips[:n], device, progress)         # [n, 400]
     out: dict[str, Any] = {}
     for metric, distance in (("fvd", frechet_distance), ("kvd", kernel_distance)):
         if metric not in suite.metrics:

@@ -1,5 +1,5 @@
 """Metrics: pure per-frame functions (SSIM, PSNR), networks held in small classes (LPIPS, I3D),
-and set-level distances (FVD, KVD). Heavy modules are imported on first use."""
+and set-level distances (FVD, KVD). Networks load their weights on first use."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, Callable
 import torch
 
 # The functions shadow their submodules of the same name: `vbench.metrics.ssim` is the function.
+from vbench.metrics.fvd import fvd, i3d_features, kvd  # noqa: E402  (I3D weights load on first use)
 from vbench.metrics.psnr import mse, psnr  # noqa: E402
 from vbench.metrics.ssim import ssim  # noqa: E402
 
@@ -27,10 +28,9 @@ def frame_metric(name: str, profile: str, device: torch.device | str = "cpu") ->
 
 
 def __getattr__(name: str) -> Any:
-    """Public API, imported lazily: ssim, psnr, LPIPS, I3D, fvd, i3d_features, frechet_distance..."""
-    modules = {"LPIPS": "lpips", "I3D": "i3d",
-               "fvd": "fvd", "kvd": "fvd", "i3d_features": "fvd", "frechet_distance": "frechet",
-               "kernel_distance": "frechet"}
+    """The rest of the public API, imported on first use: LPIPS, diversity, I3D, frechet_distance, kernel_distance."""
+    modules = {"LPIPS": "lpips", "diversity": "lpips", "I3D": "i3d",
+               "frechet_distance": "frechet", "kernel_distance": "frechet"}
     if name not in modules:
         raise AttributeError(f"module 'vbench.metrics' has no attribute '{name}'")
     import importlib

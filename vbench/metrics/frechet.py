@@ -1,4 +1,4 @@
-"""Set-level distances between feature sets: Fréchet distance (FVD/FID) and kernel distance (KVD/KID).
+"""Set-level distances between feature sets: Fréchet distance (FVD, FID) and kernel distance (KVD).
 
 Pure numpy functions in float64. Features are ``[N, D]`` arrays (N samples of D dimensions).
 

@@ -194,7 +194,8 @@ def _backbone_state_dict(ckpt: dict[str, np.ndarray], net: str, path: Path) -> d
     for src, dst in mapping.items():
         kernel = ckpt[f"{src}/kernel"]
         bias = ckpt[f"{src}/bias"]
-        if kernel.ndim != 4 or bias.ndim != 1 or {kernel.dtype, bias.dtype} != {np.dtype(np.float32)}:
+        float32 = kernel.dtype == np.float32 and bias.dtype == np.float32
+        if kernel.ndim != 4 or bias.ndim != 1 or not float32:
             raise ValueError(
                 f"{path}: {src} has kernel {kernel.shape} {kernel.dtype}, bias {bias.shape} "
                 f"{bias.dtype}; expected a float32 4-D HWIO kernel and a 1-D bias"

@@ -31,7 +31,8 @@ approximately.
 Numerics: the local moments are computed in float64 whatever the input dtype. In float32, the
 ``E[x^2] - E[x]^2`` cancellation over near-flat regions shifts SSIM by up to ~1e-5 (skimage has the
 same error on float32 input, which it processes in float32). The work runs on the input's device,
-in chunks of frames to bound memory.
+in chunks of frames to bound memory. These are evaluation functions: they run under
+``torch.no_grad()`` and their results carry no gradient.
 """
 
 from __future__ import annotations
@@ -128,21 +129,51 @@ def _correlate_flat(src: Tensor, taps: tuple[float, ...], step: int, out: Tensor
     return out
 
 
+def _box_sum_flat(src: Tensor, size: int, step: int, out: Tensor) -> Tensor:
+    """``out[j] = sum_{i < size} src[j + i * step]`` (unweighted), like :func:`_correlate_flat`.
+
+    Sums of 1, 2, 4, ... consecutive taps are built by doubling and the ones in the binary expansion
+    of `size` are added: 5 passes instead of 7 for a 7-tap window.
+    """
+    length = out.numel()
+    block, block_len, offset, started = src, 1, 0, False   # block[j] = sum of block_len taps from j
+    while True:
+        if size & block_len:
+            term = block[offset * step : offset * step + length]
+            if started:
+                out.add_(term)
+            else:
+                out.copy_(term)
+            started, offset = True, offset + block_len
+        if 2 * block_len > size:
+            return out
+        shift = block_len * step
+        block = block[:-shift] + block[shift:]
+        block_len *= 2
+
+
 def _filter_valid(planes: Tensor, taps: tuple[float, ...]) -> Tensor:
     """Correlate every plane of ``planes [B, H, W]`` (contiguous) with ``outer(taps, taps)``.
 
     Returns ``[B, H - k + 1, W - k + 1]``: the valid positions only (a strided view). Both passes
     run over the flattened planes; a window that would wrap into the next row or plane only
-    produces values at positions outside the valid region, which are dropped.
+    produces values at positions outside the valid region, which are dropped. A uniform window is
+    summed unweighted and scaled once at the end.
     """
     b, h, w = planes.shape
     k = len(taps)
     if b == 0:
         return planes.new_zeros(0, h - k + 1, w - k + 1)
     flat = planes.reshape(-1)                                                     # [B*H*W]
-    rows = _correlate_flat(flat, taps, 1, flat.new_empty(flat.numel() - (k - 1)))  # horizontal
+    rows = flat.new_empty(flat.numel() - (k - 1))                                 # horizontal sums
     out = flat.new_empty(b * h * w)                                               # [B*H*W]
-    _correlate_flat(rows, taps, w, out[: rows.numel() - (k - 1) * w])             # vertical
+    cols = out[: rows.numel() - (k - 1) * w]                                      # vertical sums
+    if len(set(taps)) == 1:
+        _box_sum_flat(flat, k, 1, rows)
+        _box_sum_flat(rows, k, w, cols).mul_(taps[0] ** 2)
+    else:
+        _correlate_flat(flat, taps, 1, rows)
+        _correlate_flat(rows, taps, w, cols)
     return out.view(b, h, w)[:, : h - k + 1, : w - k + 1]                         # [B, H', W']
 
 
@@ -187,6 +218,7 @@ def _resolve(pred: Tensor, target: Tensor, data_range: float, profile: str) -> t
     return check_data_range(data_range), spec
 
 
+@torch.no_grad()
 def ssim_map(pred: Tensor, target: Tensor, data_range: float = 1.0, profile: str = DEFAULT_PROFILE) -> Tensor:
     """SSIM at every valid window position: float ``[N, C, H, W]`` x 2 -> float64 ``[N, C, H', W']``.
 
@@ -198,6 +230,7 @@ def ssim_map(pred: Tensor, target: Tensor, data_range: float = 1.0, profile: str
     return _ssim_map_unchecked(pred, target, data_range, spec)
 
 
+@torch.no_grad()
 def ssim(pred: Tensor, target: Tensor, data_range: float = 1.0, profile: str = DEFAULT_PROFILE) -> Tensor:
     """Mean SSIM of each frame pair: float ``[N, C, H, W]`` x 2 -> float64 ``[N]``.
 
