@@ -26,8 +26,8 @@ __all__ = ["MSE_FLOOR", "PSNR_CAP_DB", "check_frame_pair", "mse", "psnr", "psnr_
 MSE_FLOOR = 1e-10                              # relative to data_range**2
 PSNR_CAP_DB = -10.0 * math.log10(MSE_FLOOR)    # 100 dB: the PSNR of identical frames
 
-# Frames converted to float64 at once (bounds the temporary memory; 2**20 values = 8 MiB).
-_CHUNK_VALUES = 2**20
+# Frames converted to float64 at once (bounds the temporary memory; 2**16 values = 512 KiB, cache-sized).
+_CHUNK_VALUES = 2**16
 
 
 def check_frame_pair(pred: Tensor, target: Tensor) -> None:
@@ -70,8 +70,10 @@ def mse(pred: Tensor, target: Tensor) -> Tensor:
     if pred.shape[0] == 0:
         return torch.zeros(0, dtype=torch.float64, device=pred.device)
     per_chunk = _frames_per_chunk(pred[0].numel())
+    # One float64 buffer per chunk (the difference of two float32 values is exact in float64),
+    # squared in place: no further temporaries.
     chunks = [
-        (p.to(torch.float64) - t.to(torch.float64)).square().mean(dim=(1, 2, 3))   # [n]
+        p.to(torch.float64, copy=True).sub_(t).square_().mean(dim=(1, 2, 3))          # [n]
         for p, t in zip(pred.split(per_chunk), target.split(per_chunk))
     ]
     return torch.cat(chunks)                                                        # [N]
