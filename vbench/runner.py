@@ -230,12 +230,12 @@ def _i3d_features(clips: torch.Tensor, suite: Suite, device: torch.device, progr
 def _real_features(store: Store, suite: Suite, clips: np.ndarray, device: torch.device,
                    progress: bool) -> np.ndarray:
     """I3D features `[V, 400]` of the real clips entering FVD, cached in the store by what determines them."""
-    from vbench.metrics.i3d import weights_sha256
+    from vbench.metrics.fvd import features_fingerprint
     first = 0 if suite.fvd_frames == "context+predicted" else suite.context_frames
     videos = list(range(len(clips)))
     key = json.dumps({"dataset": suite.dataset, "split": suite.split, "seed": suite.seed,
                       "resolution": suite.resolution, "frames": [first, suite.total_frames],
-                      "profile": suite.profiles["fvd"], "weights": weights_sha256()}, sort_keys=True)
+                      **features_fingerprint(suite.profiles["fvd"])}, sort_keys=True)
     cached = store.cached_features(key, videos)
     missing = [v for v in videos if v not in cached]
     if missing:
