@@ -68,9 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("name")
     q.add_argument("--source", required=True, help="the original download (file or folder)")
     q.add_argument("--data-root")
+    q.add_argument("--resolution", type=int, help="frame size of the prepared form (default: the protocol's)")
     q = data_sub.add_parser("info", help="what is prepared for a dataset, and where")
     q.add_argument("name")
     q.add_argument("--data-root")
+    q = data_sub.add_parser("download", help="where to get a dataset's original files (vbench never downloads)")
+    q.add_argument("name")
     return parser
 
 
@@ -179,9 +182,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from vbench.data.prepare import dataset_info, prepare
+    from vbench.data.prepare import dataset_info, download_info, prepare
     if args.data_command == "prepare":
-        print(prepare(args.name, Path(args.source), args.data_root))
+        print(prepare(args.name, Path(args.source), args.data_root, args.resolution))
+    elif args.data_command == "download":
+        print(download_info(args.name))
     else:
         print(dataset_info(args.name, args.data_root))
     return 0

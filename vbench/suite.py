@@ -55,6 +55,9 @@ class Suite:
     fvd_trials: int
     seed: int
     description: str = ""
+    test_list: str = ""     # fixed list of (video id, start frame) under datasets/; "" = first videos, start 0
+    data_path: str = ""     # `folder` dataset only: the user's directory of videos, frame folders or arrays
+    clip_stride: int = 0    # `folder` dataset only: frames between clip starts in a video (0 = clip length)
     references: tuple[dict, ...] = field(default=())   # published numbers, cited in reports
 
     @property
@@ -188,6 +191,14 @@ def parse_suite(data: Any, source: str = "<suite>") -> Suite:
     description = data.get("description", "")
     if not isinstance(description, str):
         raise fail("description", "must be a string")
+    for key in ("test_list", "data_path"):
+        if key in data and not isinstance(data[key], str):
+            raise fail(key, "must be a string")
+    if "clip_stride" in data and (not isinstance(data["clip_stride"], int) or isinstance(data["clip_stride"], bool)
+                                  or data["clip_stride"] < 0):
+        raise fail("clip_stride", "must be a non-negative integer (0: the clip length)")
+    if data["dataset"] == "folder" and not data.get("data_path"):
+        raise SuiteError(f"{source}: dataset 'folder' needs key 'data_path' (the directory holding the videos)")
 
     values = {k: data[k] for k in _FIELDS if k in data}
     values.update(metrics=tuple(metrics), profiles=profiles, references=tuple(references),

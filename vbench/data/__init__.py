@@ -8,6 +8,7 @@ under the data root (`--data-root`, env `VBENCH_DATA`, default a user cache dir)
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -49,20 +50,71 @@ def _find_prepared(folder: Path, names: list[str], dataset: str, source_hint: st
         f"(or point --data-root / VBENCH_DATA at a data root where it is prepared)")
 
 
-def _not_prepared(dataset: str, source_hint: str) -> Callable[[Suite, Path, int], np.ndarray]:
-    """Real datasets whose reader has not landed yet: always the message with the prepare command."""
+def cards_dir() -> Path:
+    """`datasets/` (dataset cards and fixed test lists): beside the package in a checkout or
+    editable install, else under `<prefix>/share/vbench-vp/` where a wheel install puts it."""
+    for candidate in (Path(__file__).resolve().parents[2] / "datasets",
+                      Path(sys.prefix) / "share" / "vbench-vp" / "datasets"):
+        if candidate.is_dir():
+            return candidate
+    raise DatasetNotPrepared("cannot find vbench's datasets/ folder (dataset cards and test lists) beside the "
+                             f"package or under {Path(sys.prefix) / 'share' / 'vbench-vp'}; reinstall vbench-vp")
+
+
+def read_test_list(name: str) -> list[tuple[str, int]]:
+    """A fixed test list `datasets/<name>`: one `video_id start_frame` per line, `#` comments."""
+    path = cards_dir() / name
+    if not path.is_file():
+        raise DatasetNotPrepared(f"test list {path} not found")
+    entries = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            raise DatasetNotPrepared(f"{path}:{number}: expected 'video_id start_frame', got {line!r}")
+        entries.append((parts[0], int(parts[1])))
+    return entries
+
+
+def _prepared(dataset: str, source_hint: str) -> Callable[[Suite, Path, int], np.ndarray]:
+    """Clips from the prepared form: the suite's test list, or the split's first videos from frame 0."""
     def load(suite: Suite, root: Path, count: int) -> np.ndarray:
-        _find_prepared(root / dataset, [], dataset, source_hint)
-        raise AssertionError("unreachable")
+        from vbench.data.prepared import PreparedDataset
+        data = PreparedDataset(root, dataset, source_hint)
+        shape = data.manifest["splits"].get(suite.split, {}).get("frame_shape")
+        wanted = [suite.channels, suite.resolution, suite.resolution]
+        if shape is not None and shape != wanted:
+            raise DatasetNotPrepared(
+                f"{data.folder}: '{dataset}' is prepared with frames {shape} [C, H, W], suite '{suite.name}' needs "
+                f"{wanted}: run `vbench data prepare {dataset} --source PATH --resolution {suite.resolution}`")
+        if suite.test_list:
+            entries = read_test_list(suite.test_list)
+        else:
+            entries = [(video_id, 0) for video_id in data.video_ids(suite.split)]
+        if len(entries) < count:
+            raise DatasetNotPrepared(f"suite '{suite.name}' needs {count} test clips, {dataset}/{suite.split} "
+                                     f"offers {len(entries)}")
+        clips = np.empty((count, suite.total_frames, *wanted), np.uint8)          # [V, T, C, H, W]
+        for i, (video_id, start) in enumerate(entries[:count]):
+            clips[i] = data.frames(suite.split, video_id, start, suite.total_frames)
+        return clips
     return load
+
+
+def _folder(suite: Suite, root: Path, count: int) -> np.ndarray:
+    from vbench.data.folder import load_folder_clips
+    return load_folder_clips(suite, count)
 
 
 DATASETS: dict[str, Callable[[Suite, Path, int], np.ndarray]] = {
     "smmnist-mini": _smmnist_mini,
     "smmnist": _smmnist,
-    "kth": _not_prepared("kth", "the folder of KTH *_uncomp.avi files with 00sequences.txt"),
-    "bair": _not_prepared("bair", "bair_robot_pushing_dataset_v0.tar or its extracted softmotion30_44k folder"),
-    "cityscapes": _not_prepared("cityscapes", "the extracted leftImg8bit_sequence folder"),
+    "kth": _prepared("kth", "the folder of KTH *_uncomp.avi files (or the action zips) with 00sequences.txt"),
+    "bair": _prepared("bair", "bair_robot_pushing_dataset_v0.tar or its extracted softmotion30_44k folder"),
+    "cityscapes": _prepared("cityscapes", "the extracted leftImg8bit_sequence folder (or its zip)"),
+    "folder": _folder,
 }
 
 

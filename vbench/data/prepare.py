@@ -1,12 +1,13 @@
-"""`vbench data prepare` / `vbench data info`: convert an original download once, under the data root.
+"""`vbench data prepare | info | download`: convert an original download once, under the data root.
 
-Prepared so far: `mnist` (the t10k IDX files for the `smmnist` suite), checked against the
-canonical MD5s and stored decompressed. The readers of KTH, BAIR and Cityscapes are the next step;
-until they land, preparing them says so instead of writing something half-done.
+`mnist` keeps the t10k IDX files (checked against the canonical MD5s, stored decompressed) for the
+`smmnist` suite. KTH, BAIR and Cityscapes are converted by their reader modules into the prepared
+form of `vbench.data.prepared` (uint8 frames plus a manifest with per-video ids and hashes).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import tempfile
@@ -16,7 +17,25 @@ from vbench.data import default_data_root
 from vbench.errors import VBenchError
 
 MNIST_FILES = {"t10k-images-idx3-ubyte": "MNIST_T10K_IMAGES_MD5", "t10k-labels-idx1-ubyte": "MNIST_T10K_LABELS_MD5"}
-NOT_YET = ("kth", "bair", "cityscapes")
+# name -> (module with `prepare(source, root, resolution) -> str`, default resolution or None)
+PREPARERS = {
+    "kth": ("vbench.data.kth", 64),
+    "bair": ("vbench.data.bair", 64),
+    "cityscapes": ("vbench.data.cityscapes", 128),
+}
+
+# Where users get the originals (vbench never downloads them itself).
+DOWNLOADS = {
+    "mnist": ["https://ossci-datasets.s3.amazonaws.com/mnist/t10k-images-idx3-ubyte.gz (mirror of "
+              "yann.lecun.com/exdb/mnist); decompressed md5 2646ac647ad5339dbf082846283269ea"],
+    "bair": ["http://rail.eecs.berkeley.edu/datasets/bair_robot_pushing_dataset_v0.tar (about 30 GB; the test "
+             "split is softmotion30_44k/test/traj_0_to_255.tfrecords)"],
+    "kth": [f"https://www.csc.kth.se/cvap/actions/{action}.zip" for action in
+            ("boxing", "handclapping", "handwaving", "jogging", "running", "walking")]
+           + ["https://www.csc.kth.se/cvap/actions/00sequences.txt"],
+    "cityscapes": ["https://www.cityscapes-dataset.com/downloads/ : leftImg8bit_sequence_trainvaltest.zip "
+                   "(registration required; the licence forbids redistribution)"],
+}
 
 
 def _root(data_root: str | Path | None) -> Path:
@@ -59,20 +78,40 @@ def prepare_mnist(source: Path, target: Path) -> str:
     return f"prepared mnist ({', '.join(written)}) in {target}"
 
 
-def prepare(name: str, source: Path, data_root: str | Path | None = None) -> str:
+def prepare(name: str, source: Path, data_root: str | Path | None = None, resolution: int | None = None) -> str:
     if not source.exists():
         raise VBenchError(f"--source {source}: no such file or folder")
     if name == "mnist":
         return prepare_mnist(source, _root(data_root) / "mnist")
-    if name in NOT_YET:
-        raise VBenchError(f"preparing '{name}' is not available in this vbench version yet "
-                          "(its reader is the next step of the datasets work)")
-    raise VBenchError(f"unknown dataset '{name}'; known: mnist, {', '.join(NOT_YET)}")
+    if name not in PREPARERS:
+        raise VBenchError(f"unknown dataset '{name}'; known: mnist, {', '.join(PREPARERS)}")
+    module, default_resolution = PREPARERS[name]
+    return importlib.import_module(module).prepare(source, _root(data_root), resolution or default_resolution)
+
+
+def download_info(name: str) -> str:
+    if name not in DOWNLOADS:
+        raise VBenchError(f"unknown dataset '{name}'; known: {', '.join(DOWNLOADS)}")
+    lines = [f"{name}: vbench does not download datasets; fetch the original from", *[f"  {u}" for u in DOWNLOADS[name]],
+             f"then run `vbench data prepare {name} --source PATH`."]
+    return "\n".join(lines)
 
 
 def dataset_info(name: str, data_root: str | Path | None = None) -> str:
     folder = _root(data_root) / name
-    manifest = folder / "manifest.json"
-    if not manifest.is_file():
-        return f"{name}: not prepared under {folder.parent}"
-    return f"{name}: prepared in {folder}\n{manifest.read_text()}"
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        return f"{name}: not prepared under {folder.parent} (see `vbench data download {name}`)"
+    manifest = json.loads(manifest_path.read_text())
+    lines = [f"{name}: prepared in {folder}", f"  source: {manifest.get('source')}"]
+    for key, value in manifest.items():
+        if key not in ("dataset", "source", "splits", "files") and not isinstance(value, (dict, list)):
+            lines.append(f"  {key}: {value}")
+    for split, entry in manifest.get("splits", {}).items():
+        videos = entry["videos"]
+        frames = sum(v["frames"] for v in videos)
+        lines.append(f"  {split}: {len(videos)} videos, {frames} frames of {'x'.join(map(str, entry['frame_shape']))} "
+                     "[C x H x W]")
+    if "files" in manifest:
+        lines.append(f"  files: {', '.join(manifest['files'])}")
+    return "\n".join(lines)
