@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytest_plugins = ["pytester"]   # tests of the vbench_check fixture run pytest on generated files
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 

@@ -15,25 +15,39 @@ def _add_store(parser: argparse.ArgumentParser) -> None:
                         help=f"result store (SQLite file), default ./{DEFAULT_STORE}")
 
 
+def _add_run_args(parser: argparse.ArgumentParser, model_required: bool) -> None:
+    """What picks a model and a suite and where a run happens (shared by run and check)."""
+    parser.add_argument("--suite", default="smmnist-mini", help="built-in suite name or path to a suite .yaml")
+    parser.add_argument("--model", required=model_required,
+                        help="bundled short name (see `vbench ls models`), package.module:Class or path/model.py:Class")
+    parser.add_argument("--checkpoint", help="checkpoint file passed to the model as checkpoint=PATH")
+    parser.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help="constructor argument for the model (repeatable); values parsed as YAML scalars")
+    parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    parser.add_argument("--data-root", help="where prepared datasets live (default: $VBENCH_DATA or a user cache dir)")
+    parser.add_argument("--batch-size", type=int, default=8, help="test videos per model call (speed only)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_store(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vbench", description="Evaluate stochastic video prediction models.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="score a model on a suite and store the result")
-    p.add_argument("--suite", default="smmnist-mini", help="built-in suite name or path to a suite .yaml")
-    p.add_argument("--model", required=True,
-                   help="bundled short name (see `vbench ls models`), package.module:Class or path/model.py:Class")
-    p.add_argument("--checkpoint", help="checkpoint file passed to the model as checkpoint=PATH")
-    p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
-                   help="constructor argument for the model (repeatable); values parsed as YAML scalars")
+    _add_run_args(p, model_required=True)
     p.add_argument("--samples", type=int, help="samples per test video (overrides the suite; recorded)")
     p.add_argument("--limit", type=int, help="score only the first N test videos (recorded)")
-    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
-    p.add_argument("--data-root", help="where prepared datasets live (default: $VBENCH_DATA or a user cache dir)")
     p.add_argument("--resume", action="store_true", help="continue the newest unfinished identical run")
-    p.add_argument("--batch-size", type=int, default=8, help="test videos per model call (speed only)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    _add_store(p)
+
+    p = sub.add_parser("check", help="compare a run's scores with committed reference scores (CI regression)")
+    p.add_argument("--reference", required=True, help="reference file, e.g. reports/reference/smmnist-mini.json")
+    p.add_argument("--run", help="check this stored run (default: score the model now, as `vbench run`)")
+    _add_run_args(p, model_required=False)
+    p.add_argument("--tolerance", action="append", default=[], metavar="METRIC=VALUE",
+                   help="tolerance for a metric (ssim) or score (ssim/best), this check only (repeatable)")
+    p.add_argument("--update", action="store_true", help="write the run's scores as the new reference")
+    p.add_argument("--reason", help="why the reference changes (required with --update; recorded)")
 
     p = sub.add_parser("ls", help="list suites, models or runs")
     p.add_argument("what", choices=["suites", "models", "runs"])
@@ -77,18 +91,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _run_from_args(args: argparse.Namespace) -> str:
+    """Score the model the arguments name; returns the run id (KeyboardInterrupt propagates)."""
     from vbench.adapters import parse_model_args
     from vbench.runner import RunRequest, run
-    from vbench.store import Store
-    request = RunRequest(suite=args.suite, model=args.model, checkpoint=args.checkpoint,
-                         model_args=parse_model_args(args.model_arg), samples=args.samples, limit=args.limit,
-                         device=args.device, store=args.store, data_root=args.data_root, resume=args.resume,
-                         batch_size=args.batch_size, progress=not args.no_progress)
     if args.batch_size < 1:
         raise VBenchError(f"--batch-size must be at least 1, got {args.batch_size}")
+    request = RunRequest(suite=args.suite, model=args.model, checkpoint=args.checkpoint,
+                         model_args=parse_model_args(args.model_arg), samples=getattr(args, "samples", None),
+                         limit=getattr(args, "limit", None), device=args.device, store=args.store,
+                         data_root=args.data_root, resume=getattr(args, "resume", False),
+                         batch_size=args.batch_size, progress=not args.no_progress)
+    return run(request)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from vbench.store import Store
     try:
-        run_id = run(request)
+        run_id = _run_from_args(args)
     except KeyboardInterrupt:
         print("\ninterrupted: finished batches are stored; continue with the same command plus --resume",
               file=sys.stderr)
@@ -98,6 +118,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(format_summary(record))
     print(f"stored as run {run_id} in {args.store}")
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from vbench.check import check_run, update_reference
+    from vbench.store import Store
+    if args.run is None and args.model is None:
+        raise VBenchError("vbench check needs --model (to score it now) or --run ID (a stored run)")
+    tolerances = {}
+    for item in args.tolerance:
+        key, sep, value = item.partition("=")
+        try:
+            tolerances[key.strip()] = float(value)
+        except ValueError:
+            raise VBenchError(f"--tolerance {item!r}: expected METRIC=NUMBER, e.g. ssim=0.001") from None
+        if not sep or tolerances[key.strip()] < 0:
+            raise VBenchError(f"--tolerance {item!r}: expected METRIC=NUMBER with NUMBER >= 0")
+    run_id = args.run or _run_from_args(args)
+    with Store(args.store) as store:
+        try:
+            record = store.run(run_id)
+        except KeyError as exc:
+            raise VBenchError(str(exc).strip("'\"")) from None
+    if args.update:
+        print(update_reference(record, args.reference, args.reason or ""))
+        return 0
+    passed, table = check_run(record, args.reference, tolerances)
+    print(table)
+    print("check passed" if passed else "check FAILED: scores moved beyond their tolerance (see MOVED rows)")
+    return 0 if passed else 1
 
 
 def format_summary(record) -> str:
@@ -202,7 +251,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "ls": cmd_ls, "validate": cmd_validate, "export": cmd_export,
+COMMANDS = {"run": cmd_run, "check": cmd_check, "ls": cmd_ls, "validate": cmd_validate, "export": cmd_export,
             "report": cmd_report, "data": cmd_data,
             "parity": cmd_parity}
 
