@@ -49,6 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--update", action="store_true", help="write the run's scores as the new reference")
     p.add_argument("--reason", help="why the reference changes (required with --update; recorded)")
 
+    p = sub.add_parser("train", help="train a bundled baseline on a suite's training split")
+    p.add_argument("--model", required=True, help="trainable bundled model: svg_det, svg_fp, svg_lp")
+    p.add_argument("--suite", default="smmnist-mini", help="built-in suite name or path to a suite .yaml")
+    p.add_argument("--config", default="full", help="full (the paper's size), tiny (CPU size) or a .yaml file")
+    p.add_argument("--steps", type=int, help="training steps (overrides the config)")
+    p.add_argument("--batch-size", type=int, help="clips per step (overrides the config)")
+    p.add_argument("--seed", type=int, help="seed of weights, noise and training clips (overrides the config)")
+    p.add_argument("--out", help="folder for last.pt, model.pt, config.json, log.jsonl "
+                                 "(default vbench-train/MODEL-SUITE-CONFIG)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="mixed precision (default: on with CUDA, off on CPU)")
+    p.add_argument("--data-root", help="where prepared datasets live (default: $VBENCH_DATA or a user cache dir)")
+    p.add_argument("--save-every", type=int, default=500, help="steps between checkpoints")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     p = sub.add_parser("ls", help="list suites, models or runs")
     p.add_argument("what", choices=["suites", "models", "runs"])
     _add_store(p)
@@ -113,6 +130,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("\ninterrupted: finished batches are stored; continue with the same command plus --resume",
               file=sys.stderr)
         return 130
+    from vbench.distributed import is_main_process
+    if not is_main_process():
+        return 0
     with Store(args.store) as store:
         record = store.run(run_id)
     print(format_summary(record))
@@ -147,6 +167,28 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(table)
     print("check passed" if passed else "check FAILED: scores moved beyond their tolerance (see MOVED rows)")
     return 0 if passed else 1
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from vbench.train import TrainRequest, train
+    for flag in ("steps", "batch_size", "save_every"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise VBenchError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
+    request = TrainRequest(model=args.model, suite=args.suite, config=args.config, steps=args.steps,
+                           batch_size=args.batch_size, seed=args.seed, out=args.out, resume=args.resume,
+                           device=args.device, amp=args.amp, data_root=args.data_root,
+                           save_every=args.save_every, progress=not args.no_progress,
+                           command=" ".join(["vbench", *sys.argv[1:]]))
+    try:
+        out = train(request)
+    except KeyboardInterrupt:
+        print("\ninterrupted: the last periodic checkpoint is kept; continue with the same command plus --resume",
+              file=sys.stderr)
+        return 130
+    print(f"checkpoints in {out}: score with `vbench run --suite {args.suite} --model {args.model} "
+          f"--checkpoint {out / 'model.pt'}`")
+    return 0
 
 
 def format_summary(record) -> str:
@@ -251,7 +293,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "ls": cmd_ls, "validate": cmd_validate, "export": cmd_export,
+COMMANDS = {"run": cmd_run, "train": cmd_train, "check": cmd_check, "ls": cmd_ls, "validate": cmd_validate, "export": cmd_export,
             "report": cmd_report, "data": cmd_data,
             "parity": cmd_parity}
 

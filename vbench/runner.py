@@ -11,8 +11,10 @@ or on where a run was interrupted.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import math
 import platform
 import subprocess
 import time
@@ -25,6 +27,7 @@ import torch
 from tqdm import tqdm
 
 import vbench
+from vbench import distributed
 from vbench.adapters import SampleRNG, model_name, predict_checked, resolve_model
 from vbench.data import load_test_clips
 from vbench.errors import ModelError, VBenchError
@@ -144,7 +147,10 @@ def run(request: RunRequest) -> str:
     """Score `request.model` on `request.suite`; returns the run id (finished in the store)."""
     started = time.time()
     suite = load_suite(request.suite)
-    device = pick_device(request.device)
+    ctx = distributed.init_from_env(request.device)
+    device = pick_device(ctx.device(request.device))
+    if not ctx.is_main:
+        request = dataclasses.replace(request, progress=False)
     model = resolve_model(request.model, request.model_args, request.checkpoint)
     name = model_name(model, request.model)
     if hasattr(model, "to"):
@@ -166,54 +172,97 @@ def run(request: RunRequest) -> str:
     manifest, identity = build_manifest(request, suite, model, num_samples, num_videos, device)
     scorer = _Scorer(suite, device, num_samples)
 
-    with Store(request.store) as store:
-        run_id = store.resumable_run(identity) if request.resume else None
-        if run_id is None:
-            run_id = store.create_run(manifest, identity)
-        else:
-            store.set_status(run_id, "running")
-        pending = sorted(set(range(num_videos)) - store.done_videos(run_id))
+    if ctx.active:
+        manifest["environment"]["world_size"] = ctx.world
+    # Rank 0 alone opens the store: it creates or resumes the run, writes every rank's results and
+    # computes the summary. The other ranks only score their shard of the pending videos.
+    store = Store(request.store) if ctx.is_main else None
+    try:
+        run_id, pending = None, None
+        if store is not None:
+            run_id = store.resumable_run(identity) if request.resume else None
+            if run_id is None:
+                run_id = store.create_run(manifest, identity)
+            else:
+                store.set_status(run_id, "running")
+            pending = sorted(set(range(num_videos)) - store.done_videos(run_id))
+        run_id, pending = ctx.broadcast((run_id, pending))
         try:
-            _predict_and_score(store, run_id, suite, model, name, clips, pending, scorer, num_samples,
+            _predict_and_score(ctx, store, run_id, suite, model, name, clips, pending, scorer, num_samples,
                                device, request)
-            summary = _summarize(store, run_id, suite, clips, scorer, device, request)
+            if store is not None:
+                summary = _summarize(store, run_id, suite, clips, scorer, device, request)
+                summary["wall_time_s"] = time.time() - started
+                store.finish(run_id, summary)
         except KeyboardInterrupt:
-            store.set_status(run_id, "interrupted", "interrupted by the user; continue with --resume")
+            if store is not None:
+                store.set_status(run_id, "interrupted", "interrupted by the user; continue with --resume")
             raise
         except ModelError as exc:
-            store.set_status(run_id, "failed", str(exc))
+            if store is not None:
+                store.set_status(run_id, "failed", str(exc))
             raise
-        summary["wall_time_s"] = time.time() - started
-        store.finish(run_id, summary)
-    return run_id
+    finally:
+        if store is not None:
+            store.close()
+    return ctx.broadcast(run_id)            # every rank returns once rank 0 has finished the run
 
 
-def _predict_and_score(store: Store, run_id: str, suite: Suite, model: Any, name: str, clips: np.ndarray,
-                       pending: list[int], scorer: _Scorer, num_samples: int, device: torch.device,
-                       request: RunRequest) -> None:
+def _predict_and_score(ctx: distributed.Context, store: Store | None, run_id: str, suite: Suite, model: Any,
+                       name: str, clips: np.ndarray, pending: list[int], scorer: _Scorer, num_samples: int,
+                       device: torch.device, request: RunRequest) -> None:
+    """Score the pending videos, rank by rank; rank 0 stores each round's batches as they arrive.
+
+    Every rank runs the same number of rounds (a rank whose shard is done contributes nothing), so
+    the collective calls match; a model error on any rank stops all of them.
+    """
+    mine = distributed.shard(pending, ctx.rank, ctx.world)
+    rounds = math.ceil(math.ceil(len(pending) / ctx.world) / request.batch_size)
+    bar = tqdm(total=len(pending), desc=f"{suite.name} / {name}", unit="video", disable=not request.progress)
+    for round_index in range(rounds):
+        videos = mine[round_index * request.batch_size:(round_index + 1) * request.batch_size]
+        result, error = None, None
+        try:
+            if videos:
+                result = _score_batch(suite, model, name, clips, videos, scorer, num_samples, device)
+        except ModelError as exc:
+            error = str(exc)
+        gathered = ctx.gather((videos, result, error))
+        if store is not None:
+            for rank_videos, rank_result, rank_error in gathered:
+                if rank_error is not None:
+                    error = error or rank_error
+                elif rank_videos:
+                    store.write_batch(run_id, rank_videos, *rank_result)
+                    bar.update(len(rank_videos))
+        error = ctx.broadcast(error)
+        if error is not None:
+            raise ModelError(error)
+    bar.close()
+
+
+def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos: list[int], scorer: _Scorer,
+                 num_samples: int, device: torch.device) -> tuple[dict, dict | None, list[int]]:
+    """(scores {metric: [B, S, T]}, I3D features {"fvd_fake": [B', K, 400]}, the B' videos entering FVD)."""
     ctx_len, t = suite.context_frames, suite.predicted_frames
     frame_bytes = 4 * int(np.prod(clips.shape[2:]))
-    bar = tqdm(total=len(pending), desc=f"{suite.name} / {name}", unit="video", disable=not request.progress)
-    for start in range(0, len(pending), request.batch_size):
-        videos = pending[start:start + request.batch_size]
-        batch = torch.from_numpy(clips[videos]).to(device).float() / 255.0   # [B, T, C, H, W]
-        context, target = batch[:, :ctx_len], batch[:, ctx_len:]
-        per_call = max(1, PREDICTION_BUDGET_BYTES // (len(videos) * t * frame_bytes))
-        chunks = []
-        for first in range(0, num_samples, per_call):
-            rng = SampleRNG(suite.seed, videos, range(first, min(first + per_call, num_samples)), device)
-            chunks.append(predict_checked(model, name, context, t, rng))      # [B, s, T, C, H, W]
-        pred = torch.cat(chunks, dim=1)                                       # [B, S, T, C, H, W]
-        per_video = [scorer.score_video(pred[i], target[i]) for i in range(len(videos))]
-        scores = {m: np.stack([pv[m] for pv in per_video]) for m in scorer.metrics}   # [B, S, T]
-        features = None
-        if scorer.wants_fvd:
-            fake = scorer.fvd_clips(context, pred)                            # [B, K, T', C, H, W]
-            features = {"fvd_fake": _i3d_features(fake.flatten(0, 1), suite, device)
-                        .reshape(len(videos), fake.shape[1], -1)}             # [B, K, 400]
-        store.write_batch(run_id, videos, scores, features)
-        bar.update(len(videos))
-    bar.close()
+    batch = torch.from_numpy(clips[videos]).to(device).float() / 255.0   # [B, T, C, H, W]
+    context, target = batch[:, :ctx_len], batch[:, ctx_len:]
+    per_call = max(1, PREDICTION_BUDGET_BYTES // (len(videos) * t * frame_bytes))
+    chunks = []
+    for first in range(0, num_samples, per_call):
+        rng = SampleRNG(suite.seed, videos, range(first, min(first + per_call, num_samples)), device)
+        chunks.append(predict_checked(model, name, context, t, rng))      # [B, s, T, C, H, W]
+    pred = torch.cat(chunks, dim=1)                                       # [B, S, T, C, H, W]
+    per_video = [scorer.score_video(pred[i], target[i]) for i in range(len(videos))]
+    scores = {m: np.stack([pv[m] for pv in per_video]) for m in scorer.metrics}   # [B, S, T]
+    features = None
+    in_fvd = [i for i, v in enumerate(videos) if v < suite.fvd_videos]   # only these enter FVD / KVD
+    if scorer.wants_fvd and in_fvd:
+        fake = scorer.fvd_clips(context[in_fvd], pred[in_fvd])            # [B', K, T', C, H, W]
+        features = {"fvd_fake": _i3d_features(fake.flatten(0, 1), suite, device)
+                    .reshape(len(in_fvd), fake.shape[1], -1)}             # [B', K, 400]
+    return scores, features, [videos[i] for i in in_fvd]
 
 
 def _i3d_features(clips: torch.Tensor, suite: Suite, device: torch.device, progress: bool = False) -> np.ndarray:

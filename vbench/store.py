@@ -158,8 +158,10 @@ class Store:
                                                 "WHERE run_id = ?", (run_id, run_id))}
 
     def write_batch(self, run_id: str, videos: list[int], scores: dict[str, np.ndarray],
-                    features: dict[str, np.ndarray] | None = None) -> None:
-        """Atomically store a batch: scores[metric] [B, S, T]; features[kind] [B, K, D]."""
+                    features: dict[str, np.ndarray] | None = None, feature_videos: list[int] | None = None) -> None:
+        """Atomically store a batch: scores[metric] [B, S, T] of `videos`; features[kind] [B', K, D] of
+        `feature_videos` (default: the same videos)."""
+        feature_videos = videos if feature_videos is None else feature_videos
         with self._transaction():
             for metric, array in scores.items():
                 _, s, t = array.shape
@@ -171,7 +173,7 @@ class Store:
                 _, k, d = array.shape
                 self.conn.executemany(
                     "INSERT INTO video_features (run_id, video, kind, rows, dim, features) VALUES (?,?,?,?,?,?)",
-                    [(run_id, v, kind, k, d, _blob(array[i])) for i, v in enumerate(videos)])
+                    [(run_id, v, kind, k, d, _blob(array[i])) for i, v in enumerate(feature_videos)])
 
     def scores(self, run_id: str) -> tuple[list[int], dict[str, np.ndarray]]:
         """(videos in ascending order, {metric: [V, S, T]})."""

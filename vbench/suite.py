@@ -181,6 +181,9 @@ def parse_suite(data: Any, source: str = "<suite>") -> Suite:
         raise fail("fvd_videos", f"exceeds num_videos ({data['num_videos']}); sets are never padded")
     if ("fvd" in metrics or "kvd" in metrics) and data["fvd_trials"] > data["num_samples"]:
         raise fail("fvd_trials", f"exceeds num_samples ({data['num_samples']}): trial t scores sample t of every video")
+    if not frame_metrics and data["fvd_videos"] != data["num_videos"]:
+        raise fail("fvd_videos", f"must equal num_videos ({data['num_videos']}) in a suite with only set metrics: "
+                                 "the other test videos would be predicted and never scored")
     frames_in_fvd = data["predicted_frames"] + (data["context_frames"] if data["fvd_frames"] == "context+predicted" else 0)
     if ("fvd" in metrics or "kvd" in metrics) and frames_in_fvd < 10:
         raise fail("fvd_frames", f"FVD needs at least 10 frames per clip, this suite gives {frames_in_fvd}")
