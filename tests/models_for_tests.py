@@ -1,5 +1,6 @@
 """Models that break the adapter contract on purpose (used by test_adapters / test_runner)."""
 
+import time
 from pathlib import Path
 
 import torch
@@ -61,5 +62,20 @@ class CrashAfter(VideoModel):
     def predict(self, context, num_future, num_samples, rng):
         if self.flag.exists() and max(rng.video_ids) >= self.after:
             raise KeyboardInterrupt
+        last = context[:, -1][:, None, None]
+        return (last + 0.2 * rng.randn(num_future, *context.shape[2:])).clamp(0, 1)
+
+
+class Slow(VideoModel):
+    """Noisy copy-last that sleeps `delay` seconds per call while `flag` exists (to be killed mid-run)."""
+
+    name = "slow"
+
+    def __init__(self, flag: str, delay: float = 0.5):
+        self.flag, self.delay = Path(flag), delay
+
+    def predict(self, context, num_future, num_samples, rng):
+        if self.flag.exists():
+            time.sleep(self.delay)
         last = context[:, -1][:, None, None]
         return (last + 0.2 * rng.randn(num_future, *context.shape[2:])).clamp(0, 1)

@@ -1,0 +1,106 @@
+"""Nothing lost: SIGKILL mid-run then --resume, and two runs writing one store while a reader reads."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import REPO, write_suite
+from vbench.report import build_site
+from vbench.runner import RunRequest, run
+from vbench.store import Store
+
+TEST_MODELS = str(REPO / "tests" / "models_for_tests.py")
+
+
+def _vbench(*args: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    return subprocess.Popen([sys.executable, "-m", "vbench", "run", "--no-progress", *args], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _rows(store_path, run_id) -> int:
+    with sqlite3.connect(store_path) as conn:
+        return conn.execute("SELECT COUNT(*) FROM video_scores WHERE run_id = ?", (run_id,)).fetchone()[0]
+
+
+def _wait_for(condition, timeout: float = 120.0) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise TimeoutError("condition not reached")
+        time.sleep(0.1)
+
+
+def _done(store_path) -> int:
+    if not store_path.exists():
+        return 0
+    try:
+        with Store(store_path) as store:
+            runs = store.runs()
+            return len(store.done_videos(runs[0].id)) if runs else 0
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_scores(tmp_path):
+    suite = write_suite(tmp_path, num_videos=8, num_samples=2)
+    store, reference_store, flag = tmp_path / "s.db", tmp_path / "ref.db", tmp_path / "slow"
+    args = ["--suite", str(suite), "--model", f"{TEST_MODELS}:Slow", "--model-arg", f"flag={flag}",
+            "--batch-size", "1", "--device", "cpu"]
+    flag.touch()
+    victim = _vbench(*args, "--store", str(store))
+    _wait_for(lambda: _done(store) >= 2)
+    victim.send_signal(signal.SIGKILL)                        # no handler runs: a hard crash
+    victim.wait()
+    flag.unlink()
+    with Store(store) as s:                                   # readable after the crash
+        (killed,) = s.runs()
+        assert killed.status == "running" and 2 <= len(s.done_videos(killed.id)) < 8
+    resumed = _vbench(*args, "--store", str(store), "--resume")
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read()[-2000:]
+    reference = run(RunRequest(suite=str(suite), model=f"{TEST_MODELS}:Slow", model_args={"flag": str(flag)},
+                               store=reference_store, batch_size=4, progress=False, device="cpu"))
+    with Store(store) as s, Store(reference_store) as r:
+        (finished,) = s.runs()
+        assert finished.id == killed.id and finished.status == "finished"
+        assert _rows(store, finished.id) == 8 * 2             # 8 videos x 2 metrics: no duplicate rows
+        got, want = s.scores(finished.id)[1], r.scores(reference)[1]
+        for metric in ("ssim", "psnr"):
+            np.testing.assert_array_equal(got[metric], want[metric])
+        assert finished.summary["metrics"] == r.run(reference).summary["metrics"]
+
+
+@pytest.mark.slow
+def test_two_writers_and_a_reader_share_one_store(tmp_path):
+    suite = write_suite(tmp_path, num_videos=6, num_samples=2)
+    store = tmp_path / "shared.db"
+    with Store(store):
+        pass                                                  # created before the race, as a lab's store is
+    writers = [_vbench("--suite", str(suite), "--model", model, "--store", str(store), "--batch-size", "1",
+                       "--device", "cpu")
+               for model in ("copy_last", "noisy_copy_last")]
+    reads = 0
+    while any(w.poll() is None for w in writers):             # a reader (the report) during the writes
+        with Store(store) as s:
+            for record in s.runs():
+                videos, scores = s.scores(record.id)
+                assert all(a.shape[0] == len(videos) for a in scores.values())   # whole batches only
+            build_site(s, tmp_path / "site")
+        reads += 1
+    for w in writers:
+        assert w.wait() == 0, w.stderr.read()[-2000:]
+    assert reads >= 1
+    with Store(store) as s:
+        runs = s.runs()
+        assert sorted(r.status for r in runs) == ["finished", "finished"]
+        for record in runs:
+            assert _rows(store, record.id) == 6 * 2
