@@ -79,3 +79,14 @@ class Slow(VideoModel):
             time.sleep(self.delay)
         last = context[:, -1][:, None, None]
         return (last + 0.2 * rng.randn(num_future, *context.shape[2:])).clamp(0, 1)
+
+
+class EchoContext(VideoModel):
+    """Replays the context frames (cycled) as its prediction: legal output, almost surely a bug."""
+
+    name = "echo_context"
+    stochastic = False
+
+    def predict(self, context, num_future, num_samples, rng):
+        index = torch.arange(num_future) % context.shape[1]
+        return context[:, index][:, None].expand(-1, num_samples, -1, -1, -1, -1)

@@ -104,3 +104,19 @@ def test_two_writers_and_a_reader_share_one_store(tmp_path):
         assert sorted(r.status for r in runs) == ["finished", "finished"]
         for record in runs:
             assert _rows(store, record.id) == 6 * 2
+
+
+def test_a_model_replaying_its_context_is_flagged_not_failed(tmp_path, capsys):
+    from vbench.cli import main
+    suite = write_suite(tmp_path)
+    store = str(tmp_path / "s.db")
+    assert main(["run", "--suite", str(suite), "--model", f"{TEST_MODELS}:EchoContext", "--store", store,
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: context-echo on 6 of 6 test videos" in out and "return its input" in out
+    assert main(["run", "--suite", str(suite), "--model", "copy_last", "--store", store, "--no-progress"]) == 0
+    assert "warning" not in capsys.readouterr().out
+    with Store(store) as s:
+        echo, copy = s.runs()
+        assert echo.status == "finished" and echo.summary["flags"] == {"context-echo": [0, 1, 2, 3, 4, 5]}
+        assert copy.summary["flags"] == {}

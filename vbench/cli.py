@@ -169,6 +169,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if passed else 1
 
 
+def _train_command(args: argparse.Namespace) -> str:
+    """The training command line, rebuilt from the parsed arguments (recorded in config.json)."""
+    words = ["vbench train", f"--model {args.model}", f"--suite {args.suite}", f"--config {args.config}"]
+    for flag in ("steps", "batch_size", "seed", "out", "device", "data_root"):
+        if getattr(args, flag) is not None:
+            words.append(f"--{flag.replace('_', '-')} {getattr(args, flag)}")
+    words += ["--resume"] * args.resume + ({True: ["--amp"], False: ["--no-amp"]}.get(args.amp) or [])
+    return " ".join(words)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from vbench.train import TrainRequest, train
     for flag in ("steps", "batch_size", "save_every"):
@@ -179,7 +189,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                            batch_size=args.batch_size, seed=args.seed, out=args.out, resume=args.resume,
                            device=args.device, amp=args.amp, data_root=args.data_root,
                            save_every=args.save_every, progress=not args.no_progress,
-                           command=" ".join(["vbench", *sys.argv[1:]]))
+                           command=_train_command(args))
     try:
         out = train(request)
     except KeyboardInterrupt:
@@ -189,6 +199,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"checkpoints in {out}: score with `vbench run --suite {args.suite} --model {args.model} "
           f"--checkpoint {out / 'model.pt'}`")
     return 0
+
+
+FLAG_HINTS = {"context-echo": ": every sample starts by replaying the context frames verbatim; "
+                                "does the adapter return its input?"}
 
 
 def format_summary(record) -> str:
@@ -204,6 +218,9 @@ def format_summary(record) -> str:
             value = f"{s['mean']:.4f}" + (f" ± {s['std']:.4f}" if len(s["trials"]) > 1 else "")
             lines.append(f"{metric + arrow:<8} {s['profile'] or '':<12} {value:>12}   "
                          f"({s['videos']} videos, {len(s['trials'])} trial(s))")
+    for flag, videos in record.summary.get("flags", {}).items():
+        lines.append(f"warning: {flag} on {len(videos)} of {record.manifest['num_videos']} test videos "
+                     f"(e.g. {', '.join(map(str, videos[:5]))})" + FLAG_HINTS.get(flag, ""))
     lines.append(f"wall time {record.summary.get('wall_time_s', 0):.1f} s")
     return "\n".join(lines)
 

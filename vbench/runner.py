@@ -242,8 +242,9 @@ def _predict_and_score(ctx: distributed.Context, store: Store | None, run_id: st
 
 
 def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos: list[int], scorer: _Scorer,
-                 num_samples: int, device: torch.device) -> tuple[dict, dict | None, list[int]]:
-    """(scores {metric: [B, S, T]}, I3D features {"fvd_fake": [B', K, 400]}, the B' videos entering FVD)."""
+                 num_samples: int, device: torch.device) -> tuple[dict, dict | None, list[int], dict]:
+    """(scores {metric: [B, S, T]}, I3D features {"fvd_fake": [B', K, 400]}, the B' videos entering FVD,
+    flags {flag: videos})."""
     ctx_len, t = suite.context_frames, suite.predicted_frames
     frame_bytes = 4 * int(np.prod(clips.shape[2:]))
     batch = torch.from_numpy(clips[videos]).to(device).float() / 255.0   # [B, T, C, H, W]
@@ -262,7 +263,19 @@ def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos:
         fake = scorer.fvd_clips(context[in_fvd], pred[in_fvd])            # [B', K, T', C, H, W]
         features = {"fvd_fake": _i3d_features(fake.flatten(0, 1), suite, device)
                     .reshape(len(in_fvd), fake.shape[1], -1)}             # [B', K, 400]
-    return scores, features, [videos[i] for i in in_fvd]
+    return scores, features, [videos[i] for i in in_fvd], {"context-echo": _context_echoes(context, pred, videos)}
+
+
+def _context_echoes(context: torch.Tensor, pred: torch.Tensor, videos: list[int]) -> list[int]:
+    """Videos whose every sample starts by replaying the context frames verbatim (at least 2 of them).
+
+    Not an error (the numbers stand), but almost always a bug in an adapter that returns its input.
+    """
+    m = min(context.shape[1], pred.shape[2])
+    if m < 2:
+        return []
+    same = (pred[:, :, :m] == context[:, None, :m]).flatten(2).all(dim=2).all(dim=1)   # [B]
+    return [v for v, echo in zip(videos, same.tolist()) if echo]
 
 
 def _i3d_features(clips: torch.Tensor, suite: Suite, device: torch.device, progress: bool = False) -> np.ndarray:
@@ -303,7 +316,8 @@ def _summarize(store: Store, run_id: str, suite: Suite, clips: np.ndarray, score
     if videos and videos != expected:
         raise VBenchError(f"run {run_id}: stored videos {videos[:5]}... do not match the test list")
     summary: dict[str, Any] = {"metrics": summarize(scores, suite.selection, suite.profiles),
-                               "num_videos": len(clips), "selection": suite.selection}
+                               "num_videos": len(clips), "selection": suite.selection,
+                               "flags": store.flags(run_id)}
     if scorer.wants_fvd:
         summary["metrics"].update(_set_metrics(store, run_id, suite, clips, device, request.progress))
     return summary

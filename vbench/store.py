@@ -54,6 +54,12 @@ CREATE TABLE IF NOT EXISTS video_features (
     features BLOB NOT NULL,          -- float32 [rows, dim]
     PRIMARY KEY (run_id, video, kind)
 );
+CREATE TABLE IF NOT EXISTS video_flags (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    video INTEGER NOT NULL,
+    flag TEXT NOT NULL,              -- e.g. context-echo: suspicious, reported, not an error
+    PRIMARY KEY (run_id, video, flag)
+);
 CREATE TABLE IF NOT EXISTS feature_cache (
     key TEXT NOT NULL,
     video INTEGER NOT NULL,
@@ -158,11 +164,15 @@ class Store:
                                                 "WHERE run_id = ?", (run_id, run_id))}
 
     def write_batch(self, run_id: str, videos: list[int], scores: dict[str, np.ndarray],
-                    features: dict[str, np.ndarray] | None = None, feature_videos: list[int] | None = None) -> None:
+                    features: dict[str, np.ndarray] | None = None, feature_videos: list[int] | None = None,
+                    flags: dict[str, list[int]] | None = None) -> None:
         """Atomically store a batch: scores[metric] [B, S, T] of `videos`; features[kind] [B', K, D] of
-        `feature_videos` (default: the same videos)."""
+        `feature_videos` (default: the same videos); flags {flag: videos it applies to}."""
         feature_videos = videos if feature_videos is None else feature_videos
         with self._transaction():
+            for flag, flagged in (flags or {}).items():
+                self.conn.executemany("INSERT INTO video_flags (run_id, video, flag) VALUES (?,?,?)",
+                                      [(run_id, v, flag) for v in flagged])
             for metric, array in scores.items():
                 _, s, t = array.shape
                 self.conn.executemany(
@@ -192,6 +202,14 @@ class Store:
         if not rows:
             return [], np.zeros((0, 0, 0), np.float32)
         return [r[0] for r in rows], np.stack([_unblob(r[3], r[1], r[2]) for r in rows])
+
+    def flags(self, run_id: str) -> dict[str, list[int]]:
+        """{flag: videos in ascending order} of a run."""
+        out: dict[str, list[int]] = {}
+        for video, flag in self.conn.execute("SELECT video, flag FROM video_flags WHERE run_id = ? "
+                                             "ORDER BY flag, video", (run_id,)):
+            out.setdefault(flag, []).append(video)
+        return out
 
     # -- cache of real-clip features ------------------------------------------------------------
     def cached_features(self, key: str, videos: list[int]) -> dict[int, np.ndarray]:
