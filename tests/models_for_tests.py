@@ -9,7 +9,7 @@ from vbench.adapters import VideoModel
 
 
 class Faulty(VideoModel):
-    """Returns copy-last with one fault injected: nan, inf, shape, dtype, range, samples, raise, list."""
+    """Returns copy-last with one fault injected: nan, inf, shape, dtype, range, samples, raise, list, device."""
 
     name = "faulty"
 
@@ -34,6 +34,8 @@ class Faulty(VideoModel):
             raise RuntimeError("CUDA out of memory (simulated)")
         elif self.fault == "list":
             return out.tolist()
+        elif self.fault == "device":
+            out = out.to("meta")          # any device other than the context's
         return out
 
 

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import yaml
 
 from conftest import REPO, write_suite
@@ -93,3 +95,25 @@ def test_unsafe_yaml_is_refused(tmp_path):
 def test_unknown_suite_name_suggests():
     with pytest.raises(SuiteError, match="Did you mean smmnist-mini"):
         load_suite("smmnist-mimi")
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 300), st.floats(allow_nan=True),
+                    st.text(max_size=12), st.lists(st.text(max_size=6), max_size=3),
+                    st.dictionaries(st.text(max_size=6), st.text(max_size=6), max_size=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(sorted(yaml.safe_load((REPO / "vbench" / "suites" / "kth.yaml").read_text()))
+                                       + ["unknown", "test_list", "clip_stride", "data_path"]),
+                       _VALUES, max_size=6))
+def test_any_mutation_of_a_suite_is_a_suite_or_a_suite_error(changes):
+    """Fuzzing the loader: whatever values a suite file holds, the answer is a Suite or a SuiteError."""
+    data = yaml.safe_load((REPO / "vbench" / "suites" / "kth.yaml").read_text())
+    data.update(changes)
+    try:
+        suite = parse_suite(data, source="fuzz.yaml")
+    except SuiteError as exc:
+        assert "fuzz.yaml" in str(exc)
+    else:
+        assert suite.total_frames == suite.context_frames + suite.predicted_frames >= 2
+        assert set(suite.profiles) <= {"ssim", "psnr", "lpips", "fvd"}
