@@ -155,3 +155,20 @@ def test_wrong_folder_says_what_was_expected(tmp_path):
     (tmp_path / "videos").mkdir()
     with pytest.raises(VBenchError, match=r"softmotion30_44k/\{train,test\}/traj_"):
         bair.prepare(tmp_path / "videos", tmp_path / "root")
+
+
+def test_run_on_prepared_bair_reads_clips_lazily(download, tmp_path):
+    """End to end: the runner on a prepared BAIR fixture, FVD included."""
+    from vbench.runner import RunRequest, run
+    from vbench.store import Store
+    top, _ = download
+    bair.prepare(top / "test", tmp_path / "root")
+    suite = write_suite(tmp_path, dataset="bair", split="test", channels=3, context_frames=2, predicted_frames=8,
+                        num_videos=3, num_samples=2, fvd_videos=3, metrics=["ssim", "psnr", "fvd"],
+                        profiles={"ssim": "gaussian", "psnr": "frame", "fvd": "tf"})
+    run_id = run(RunRequest(suite=str(suite), model="noisy_copy_last", store=tmp_path / "s.db",
+                            data_root=str(tmp_path / "root"), progress=False))
+    with Store(tmp_path / "s.db") as store:
+        record = store.run(run_id)
+    assert record.status == "finished" and record.summary["metrics"]["fvd"]["videos"] == 3
+    assert 0 < record.summary["metrics"]["ssim"]["best"]["mean"] < 1

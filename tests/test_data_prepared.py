@@ -119,3 +119,17 @@ def test_read_test_list_reports_bad_lines(tmp_path, monkeypatch):
     (tmp_path / "bad.txt").write_text("vid_a 0\nvid_b twelve\n")
     with pytest.raises(DatasetNotPrepared, match=r"bad\.txt:2: expected 'video_id start_frame'"):
         read_test_list("bad.txt")
+
+
+def test_lazy_clips_index_like_the_array_they_stand_for():
+    from vbench.data import LazyClips
+    array = np.random.default_rng(3).integers(0, 256, (5, 4, 1, 3, 3), dtype=np.uint8)
+    reads = []
+    lazy = LazyClips(lambda i: reads.append(i) or array[i], 5, array.shape[1:])
+    assert lazy.shape == array.shape and len(lazy) == 5 and lazy.dtype == np.uint8
+    np.testing.assert_array_equal(lazy[[3, 1]], array[[3, 1]])
+    assert reads == [3, 1]                                    # only the clips asked for are read
+    np.testing.assert_array_equal(lazy[:2, 1:], array[:2, 1:])
+    np.testing.assert_array_equal(lazy[-1], array[-1])
+    np.testing.assert_array_equal(np.asarray(lazy), array)
+    np.testing.assert_array_equal(lazy[np.array([0, 4]), 2:], array[[0, 4], 2:])

@@ -96,11 +96,44 @@ def _prepared(dataset: str, source_hint: str) -> Callable[[Suite, Path, int], np
         if len(entries) < count:
             raise DatasetNotPrepared(f"suite '{suite.name}' needs {count} test clips, {dataset}/{suite.split} "
                                      f"offers {len(entries)}")
-        clips = np.empty((count, suite.total_frames, *wanted), np.uint8)          # [V, T, C, H, W]
-        for i, (video_id, start) in enumerate(entries[:count]):
-            clips[i] = data.frames(suite.split, video_id, start, suite.total_frames)
-        return clips
+        entries = entries[:count]
+        for video_id, start in entries:                                          # fail now, not mid-run
+            video = data.video(suite.split, video_id)
+            if start + suite.total_frames > video.frames:
+                raise DatasetNotPrepared(f"{data.folder}: test clip {video_id} from frame {start} needs "
+                                         f"{suite.total_frames} frames, the video has {video.frames}")
+        return LazyClips(lambda i: data.frames(suite.split, entries[i][0], entries[i][1], suite.total_frames),
+                         count, (suite.total_frames, *wanted))
     return load
+
+
+class LazyClips:
+    """Test clips read on demand, indexed like a uint8 `[V, T, C, H, W]` array (`clips[videos]`,
+    `clips[:n, first:]`, `np.asarray(clips)`), so a large suite never sits in memory at once."""
+
+    dtype = np.dtype(np.uint8)
+
+    def __init__(self, read_clip: Callable[[int], np.ndarray], count: int, clip_shape: tuple[int, ...]):
+        self._read = read_clip
+        self.shape = (count, *clip_shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        rest: tuple = ()
+        if isinstance(key, tuple):
+            key, rest = key[0], key[1:]
+        if isinstance(key, (int, np.integer)):
+            return np.asarray(self._read(range(len(self))[key]))[rest]
+        indices = range(len(self))[key] if isinstance(key, slice) else [int(i) for i in key]
+        out = np.empty((len(indices), *self.shape[1:]), np.uint8)                 # [n, T, C, H, W]
+        for row, index in enumerate(indices):
+            out[row] = self._read(index)
+        return out[(slice(None), *rest)]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return self[:] if dtype is None else self[:].astype(dtype)
 
 
 def _folder(suite: Suite, root: Path, count: int) -> np.ndarray:
@@ -118,8 +151,10 @@ DATASETS: dict[str, Callable[[Suite, Path, int], np.ndarray]] = {
 }
 
 
-def load_test_clips(suite: Suite, data_root: str | Path | None = None, count: int | None = None) -> np.ndarray:
-    """The first `count` (default: all `suite.num_videos`) test clips, uint8 [V, T, C, H, W]."""
+def load_test_clips(suite: Suite, data_root: str | Path | None = None,
+                    count: int | None = None) -> "np.ndarray | LazyClips":
+    """The first `count` (default: all `suite.num_videos`) test clips, uint8 [V, T, C, H, W]: an array,
+    or for prepared datasets a `LazyClips` that reads clips when indexed."""
     count = suite.num_videos if count is None else count
     if not 1 <= count <= suite.num_videos:
         raise ValueError(f"suite '{suite.name}' has {suite.num_videos} test videos, asked for {count}")
@@ -129,6 +164,6 @@ def load_test_clips(suite: Suite, data_root: str | Path | None = None, count: in
     root = Path(data_root).expanduser() if data_root else default_data_root()
     clips = DATASETS[suite.dataset](suite, root, count)
     expected = (count, suite.total_frames, suite.channels, suite.resolution, suite.resolution)
-    if clips.shape != expected or clips.dtype != np.uint8:
+    if tuple(clips.shape) != expected or clips.dtype != np.uint8:
         raise AssertionError(f"dataset '{suite.dataset}' served {clips.dtype} {clips.shape}, expected uint8 {expected}")
     return clips
