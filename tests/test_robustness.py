@@ -120,3 +120,26 @@ def test_a_model_replaying_its_context_is_flagged_not_failed(tmp_path, capsys):
         echo, copy = s.runs()
         assert echo.status == "finished" and echo.summary["flags"] == {"context-echo": [0, 1, 2, 3, 4, 5]}
         assert copy.summary["flags"] == {}
+
+
+def test_predictions_beyond_the_memory_budget_come_in_chunks_with_the_same_scores(tmp_path, monkeypatch):
+    import vbench.runner as runner
+    from baselines.trivial import NoisyCopyLast
+    calls = []
+    original = NoisyCopyLast.predict
+
+    def recording(self, context, num_future, num_samples, rng):
+        calls.append(num_samples)
+        return original(self, context, num_future, num_samples, rng)
+
+    monkeypatch.setattr(NoisyCopyLast, "predict", recording)
+    suite = str(write_suite(tmp_path, num_samples=5))
+    whole = run(RunRequest(suite=suite, model="noisy_copy_last", store=tmp_path / "a.db", progress=False))
+    assert calls == [5]                                       # 6 videos in one batch of 8, 5 samples at once
+    calls.clear()
+    frame_bytes = 4 * 64 * 64
+    monkeypatch.setattr(runner, "PREDICTION_BUDGET_BYTES", 2 * 6 * 10 * frame_bytes)   # 2 samples of 6 videos
+    chunked = run(RunRequest(suite=suite, model="noisy_copy_last", store=tmp_path / "b.db", progress=False))
+    assert calls == [2, 2, 1]
+    with Store(tmp_path / "a.db") as a, Store(tmp_path / "b.db") as b:
+        np.testing.assert_array_equal(a.scores(whole)[1]["ssim"], b.scores(chunked)[1]["ssim"])
