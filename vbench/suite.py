@@ -110,7 +110,11 @@ def load_suite(name_or_path: str | Path) -> Suite:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise SuiteError(f"{path}: not valid YAML: {exc}") from None
-    return parse_suite(data, source=str(path))
+    suite = parse_suite(data, source=str(path))
+    if suite.data_path and not Path(suite.data_path).expanduser().is_absolute():
+        # a relative data_path means: next to the suite file, wherever the command runs from
+        suite = dataclasses.replace(suite, data_path=str((path.parent / suite.data_path).resolve()))
+    return suite
 
 
 def parse_suite(data: Any, source: str = "<suite>") -> Suite:
