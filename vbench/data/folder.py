@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from vbench.data import LazyClips
 from vbench.data.frames import read_video, resize_frames
 from vbench.errors import DatasetNotPrepared, VBenchError
 from vbench.suite import Suite
@@ -94,6 +95,17 @@ def frame_files(folder: Path) -> list[Path]:
 
 
 # --- reading one video ------------------------------------------------------------------------
+
+def count_frames(path: Path) -> int:
+    """Frames of a video file, decoded but not converted (so listing a large folder stays cheap in memory)."""
+    import av
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VBenchError(f"{path}: no video stream")
+            return sum(1 for _ in container.decode(video=0))
+    except av.FFmpegError as exc:
+        raise VBenchError(f"{path}: cannot decode video ({exc})") from None
 
 def array_layout(shape: tuple[int, ...], name: str) -> str:
     """'THW', 'THWC' or 'TCHW' for an array of this shape, by the module's rule; else an error naming it."""
@@ -169,8 +181,8 @@ class Video:
             self._files = frame_files(source.path)
             self.length = len(self._files)
         elif source.kind == "video":
-            self._video = read_video(source.path, 3)                      # [T, 3, H, W]
-            self.length = len(self._video)
+            self._video = None                                            # decoded when frames are asked for
+            self.length = count_frames(source.path)
         else:
             self._array = load_array(source)                              # raw user array, any layout
             array_layout(self._array.shape, source.name)
@@ -186,6 +198,8 @@ class Video:
                                       f"{self._files[0].name}'s {frames[0].shape[2]}x{frames[0].shape[1]}")
             return np.stack(frames)                                       # [count, C, H, W]
         if self.source.kind == "video":
+            if self._video is None:
+                self._video = read_video(self.source.path, 3)             # [T, 3, H, W]
             return to_channels(self._video[:count], self.channels)
         frames = array_to_frames(np.asarray(self._array[:count]), self.source.name)   # [count, C, H, W]
         return to_channels(frames, self.channels)
@@ -210,29 +224,47 @@ def clip_starts(length: int, clip_frames: int, stride: int) -> list[int]:
 
 # --- the dataset ---------------------------------------------------------------------------------
 
-def load_folder_clips(suite: Suite, count: int) -> np.ndarray:
-    """The first `count` clips of `suite.data_path`, uint8 [count, T, C, res, res]."""
+def load_folder_clips(suite: Suite, count: int) -> LazyClips:
+    """The first `count` clips of `suite.data_path`, uint8 [count, T, C, res, res], read when indexed.
+
+    Listing finds each video's length (and so its clips) without keeping frames; every clip is then
+    read once, so that a damaged file is an error before the run starts, and again when the runner
+    asks for it, with the last video kept open: memory stays flat however many videos the folder holds.
+    """
     folder = Path(suite.data_path).expanduser()
     if not folder.is_dir():
         raise DatasetNotPrepared(f"suite '{suite.name}': data_path {folder} is not a directory")
     length = suite.total_frames
     stride = suite.clip_stride or length
     sources, skipped = list_sources(folder)
-    clips = []
+    index: list[tuple[Source, int]] = []                                  # (video, first frame) per clip
     for source in sources:
-        video = Video(source, suite.channels)
-        starts = clip_starts(video.length, length, stride)[:count - len(clips)]
-        if not starts:
-            continue
-        frames = video.first_frames(starts[-1] + length)                  # [F, C, H, W]
-        frames = resize_frames(frames, suite.resolution, RESIZE)          # [F, C, res, res]
-        clips.extend(frames[start:start + length] for start in starts)
-        if len(clips) == count:
-            return np.stack(clips)                                        # [count, T, C, res, res]
+        starts = clip_starts(Video(source, suite.channels).length, length, stride)[:count - len(index)]
+        index.extend((source, start) for start in starts)
+        if len(index) == count:
+            reader = _ClipReader(index, suite.channels, length, suite.resolution)
+            for i in range(count):        # every clip read once now: a bad file fails before the run, not in it
+                reader(i)
+            return LazyClips(reader, count, (length, suite.channels, suite.resolution, suite.resolution))
     note = ""
     if skipped:
         note = f"; skipped {len(skipped)} entries of other kinds: {', '.join(skipped[:5])}"
         note += ", ..." if len(skipped) > 5 else ""
     raise DatasetNotPrepared(
-        f"suite '{suite.name}': found {len(clips)} clips of {length} frames (stride {stride}) in {len(sources)} "
+        f"suite '{suite.name}': found {len(index)} clips of {length} frames (stride {stride}) in {len(sources)} "
         f"videos in {folder}, needs {count}{note}")
+
+
+class _ClipReader:
+    """Clip i of the index -> uint8 [T, C, res, res]; the most recent video stays open."""
+
+    def __init__(self, index: list[tuple[Source, int]], channels: int, length: int, resolution: int):
+        self.index, self.channels, self.length, self.resolution = index, channels, length, resolution
+        self._open: tuple[Source, Video] | None = None
+
+    def __call__(self, i: int) -> np.ndarray:
+        source, start = self.index[i]
+        if self._open is None or self._open[0] != source:
+            self._open = (source, Video(source, self.channels))
+        frames = self._open[1].first_frames(start + self.length)[start:]  # [T, C, H, W]
+        return resize_frames(frames, self.resolution, RESIZE)            # [T, C, res, res]
