@@ -61,11 +61,11 @@ def test_report_renders_index_leaderboard_and_run_pages(filled_store, tmp_path):
     index = (site / "index.html").read_text()
     assert 'href="suite-tiny.html"' in index
     board = (site / "suite-tiny.html").read_text()
-    assert board.count("<tr><td>") == 2 and "SSIM ↑" in board and "gaussian" in board
-    # every best-of-N cell carries its bootstrap interval, and the interval contains the value
-    import re as _re
-    cells = _re.findall(r'<td class="num">([\d.]+)<br><span class="ci">\[([\d.]+), ([\d.]+)\]</span>', board)
-    assert len(cells) == 2 * 2
+    assert board.count('<tr><td data-key="rank"') == 2 and "SSIM ↑" in board and "gaussian" in board
+    # every best-of-N and mean-of-N cell carries its bootstrap interval, and the interval contains the value
+    cells = re.findall(r'<td class="num[^"]*" data-key="\w+(?:-mean)?" data-value="[^"]*">'
+                       r'([\d.]+)<br><span class="ci">\[([\d.]+), ([\d.]+)\]</span>', board)
+    assert len(cells) == 2 * 2 * 2
     assert all(float(lo) <= float(v) <= float(hi) for v, lo, hi in cells)
     runs = list(site.glob("run-*.html"))
     assert len(runs) == 2

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from vbench.stats import bootstrap_ci, bootstrap_means, paired_bootstrap
+from vbench.stats import (bootstrap_ci, bootstrap_ci_columns, bootstrap_means, bootstrap_set_statistic,
+                          paired_bootstrap)
 
 
 def test_matches_a_plain_loop_reference_on_a_hand_made_table():
@@ -61,3 +62,29 @@ def test_seeded_and_validated():
         paired_bootstrap(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="confidence"):
         bootstrap_ci(values, confidence=95)
+
+
+def test_columns_resample_the_same_videos_as_one_column_at_a_time():
+    values = np.random.default_rng(1).normal(size=(23, 5))                  # [V, T]
+    columns = bootstrap_ci_columns(values, resamples=2500, seed=4)
+    for k, got in enumerate(columns):
+        want = bootstrap_ci(values[:, k], resamples=2500, seed=4)
+        assert (got.mean, got.low, got.high, got.resamples) == pytest.approx(
+            (want.mean, want.low, want.high, want.resamples), abs=1e-14)
+    with pytest.raises(ValueError, match="videos, columns"):
+        bootstrap_ci_columns(np.zeros(4))
+
+
+def test_set_statistic_is_the_basic_interval_of_the_recomputed_statistic():
+    values = np.random.default_rng(2).uniform(size=30)
+    got = bootstrap_set_statistic(lambda index: values[index].mean(), 30, values.mean(), resamples=1500, seed=9)
+    percentile = bootstrap_ci(values, resamples=1500, seed=9)               # same videos drawn
+    m = values.mean()
+    assert (got.low, got.high) == pytest.approx((2 * m - percentile.high, 2 * m - percentile.low), abs=1e-12)
+    with pytest.raises(ValueError, match="at least 2 videos"):
+        bootstrap_set_statistic(lambda index: 0.0, 1, 0.0)
+
+
+def test_resamples_are_checked():
+    with pytest.raises(ValueError, match="positive integer"):
+        bootstrap_ci(np.arange(3.0), resamples=0)

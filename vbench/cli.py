@@ -15,6 +15,17 @@ def _add_store(parser: argparse.ArgumentParser) -> None:
                         help=f"result store (SQLite file), default ./{DEFAULT_STORE}")
 
 
+def _add_resamples(parser: argparse.ArgumentParser) -> None:
+    from vbench.stats import DEFAULT_RESAMPLES
+    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES,
+                        help=f"bootstrap resamples of every 95%% interval, seed 0 (default {DEFAULT_RESAMPLES:,})")
+
+
+def _check_resamples(args: argparse.Namespace) -> None:
+    if args.resamples < 1:
+        raise VBenchError(f"--resamples must be at least 1, got {args.resamples}")
+
+
 def _add_run_args(parser: argparse.ArgumentParser, model_required: bool) -> None:
     """What picks a model and a suite and where a run happens (shared by run and check)."""
     parser.add_argument("--suite", default="smmnist-mini", help="built-in suite name or path to a suite .yaml")
@@ -73,8 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check suite YAML files against the schema")
     p.add_argument("paths", nargs="+")
 
-    p = sub.add_parser("export", help="one record per run with its manifest and summary scores")
-    p.add_argument("--format", choices=["json", "csv"], default="json")
+    p = sub.add_parser("export", help="runs for scripts (json, csv: one record per run) or papers (markdown, latex)")
+    p.add_argument("--format", choices=["json", "csv", "markdown", "latex"], default="json",
+                   help="json (with manifests), csv, or a paper table: markdown, latex (finished runs)")
+    _add_resamples(p)
     p.add_argument("--out", help="write to this file instead of standard output")
     p.add_argument("--suite", help="only runs of this suite")
     p.add_argument("--all", action="store_true", help="include unfinished and failed runs")
@@ -82,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="build the static HTML site from the store")
     p.add_argument("--out", default="reports/site", help="output folder (default reports/site)")
+    _add_resamples(p)
     _add_store(p)
 
     p = sub.add_parser("parity", help="compare our metric networks with their reference implementations")
@@ -269,11 +283,15 @@ def _open_existing_store(path: str):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from vbench.export import to_csv, to_json
+    from vbench.export import export_text
+    _check_resamples(args)
     with _open_existing_store(args.store) as store:
         runs = [r for r in store.runs() if (args.all or r.status == "finished")
                 and (args.suite is None or r.suite == args.suite)]
-    text = to_json(runs) if args.format == "json" else to_csv(runs)
+    if args.format in ("markdown", "latex") and not any(r.status == "finished" and r.summary for r in runs):
+        raise VBenchError(f"no finished runs to put in a {args.format} table"
+                          + (f" for suite '{args.suite}'" if args.suite else ""))
+    text = export_text(runs, args.format, args.resamples)
     if args.out:
         Path(args.out).write_text(text)
     else:
@@ -283,8 +301,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from vbench.report import build_site
+    _check_resamples(args)
     with _open_existing_store(args.store) as store:
-        index = build_site(store, Path(args.out))
+        index = build_site(store, Path(args.out), resamples=args.resamples)
     print(f"report written: {index}")
     return 0
 

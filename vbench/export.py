@@ -1,14 +1,25 @@
-"""One flat record per run (manifest essentials + summary scores), for scripts, CI and papers."""
+"""Runs as data for scripts, CI and papers, through pandas.
+
+- json: one record per run with its whole manifest (nested, so written by `json`).
+- csv: one flat record per run (manifest essentials + summary scores).
+- markdown / latex: a paper table, one row per finished run: best-of-N and mean-of-N of every
+  per-frame metric as "value ± half-width of its 95% bootstrap interval over test videos", set
+  metrics (FVD, KVD) as "mean ± std over trials".
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 from typing import Any
 
+import numpy as np
+
+from vbench.stats import DEFAULT_RESAMPLES, bootstrap_ci
 from vbench.store import RunRecord
+
+FORMATS = ("json", "csv", "markdown", "latex")
+DIGITS = {"fvd": 1, "psnr": 2}          # decimals in paper tables; 4 for every other metric
 
 
 def run_record(run: RunRecord, full: bool = False) -> dict[str, Any]:
@@ -45,13 +56,71 @@ def to_json(runs: list[RunRecord]) -> str:
     return json.dumps([run_record(r, full=True) for r in runs], indent=2, sort_keys=True)
 
 
+def records_frame(runs: list[RunRecord]):
+    """pandas DataFrame of `run_record` rows (columns: the union over runs, in first-seen order)."""
+    import pandas as pd
+    return pd.DataFrame.from_records([run_record(r) for r in runs])
+
+
 def to_csv(runs: list[RunRecord]) -> str:
-    records = [run_record(r) for r in runs]
-    columns: list[str] = []
-    for record in records:
-        columns += [k for k in record if k not in columns]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(records)
-    return out.getvalue()
+    return records_frame(runs).to_csv(index=False, lineterminator="\n")
+
+
+def _with_interval(value: float, half: float | None, digits: int) -> str:
+    return f"{value:.{digits}f}" + (f" ± {half:.{digits}f}" if half is not None else "")
+
+
+def paper_table(runs: list[RunRecord], resamples: int = DEFAULT_RESAMPLES, arrows: tuple[str, str] = ("↑", "↓")):
+    """pandas DataFrame of finished runs, one column per score, cells as formatted strings.
+
+    Column names are built from the fixed metric names and `arrows` only, so they need no escaping."""
+    import pandas as pd
+    rows = []
+    for r in runs:
+        if r.status != "finished" or not r.summary:
+            continue
+        row: dict[str, Any] = {"suite": r.suite, "model": r.model, "samples": r.manifest["num_samples"]}
+        for metric, s in r.summary["metrics"].items():
+            name, digits = metric.upper() + " " + arrows[0 if s["higher_is_better"] else 1], DIGITS.get(metric, 4)
+            if "best" in s:
+                for label, part in (("best-of-N", s["best"]), ("mean-of-N", s["mean_of_samples"])):
+                    ci = bootstrap_ci(np.asarray(part["per_video"]), resamples=resamples)
+                    row[f"{name} {label}"] = _with_interval(part["mean"], ci.half_width, digits)
+            else:
+                row[name] = _with_interval(s["mean"], s["std"] if len(s["trials"]) > 1 else None, digits)
+        rows.append(row)
+    table = pd.DataFrame.from_records(rows)
+    if len(table) and table["suite"].nunique() == 1:
+        table = table.drop(columns="suite")
+    return table.fillna("—")
+
+
+def to_markdown(runs: list[RunRecord], resamples: int = DEFAULT_RESAMPLES) -> str:
+    return paper_table(runs, resamples).to_markdown(index=False, disable_numparse=True) + "\n"
+
+
+def _latex_escape(text: str) -> str:
+    special = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+               "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
+               "±": r"$\pm$", "—": "--"}
+    return "".join(special.get(ch, ch) for ch in str(text))
+
+
+def to_latex(runs: list[RunRecord], resamples: int = DEFAULT_RESAMPLES) -> str:
+    """A booktabs table (needs \\usepackage{booktabs}); cells are escaped, arrows are math."""
+    table = paper_table(runs, resamples, arrows=(r"$\uparrow$", r"$\downarrow$")).map(_latex_escape)
+    caption = (f"Best-of-N and mean-of-N: mean over test videos $\\pm$ half-width of the 95\\% bootstrap "
+               f"interval ({resamples:,} resamples). FVD/KVD: mean $\\pm$ std over trials.")
+    return table.to_latex(index=False, escape=False, caption=caption, column_format="l" * len(table.columns))
+
+
+def export_text(runs: list[RunRecord], fmt: str, resamples: int = DEFAULT_RESAMPLES) -> str:
+    if fmt == "json":
+        return to_json(runs)
+    if fmt == "csv":
+        return to_csv(runs)
+    if fmt == "markdown":
+        return to_markdown(runs, resamples)
+    if fmt == "latex":
+        return to_latex(runs, resamples)
+    raise ValueError(f"unknown export format '{fmt}'; formats: {', '.join(FORMATS)}")

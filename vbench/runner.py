@@ -32,11 +32,14 @@ from vbench.adapters import SampleRNG, model_name, predict_checked, resolve_mode
 from vbench.data import load_test_clips
 from vbench.errors import ModelError, VBenchError
 from vbench.metrics import frame_metric
-from vbench.selection import summarize
+from vbench.selection import best_sample, summarize
 from vbench.store import DEFAULT_STORE, Store
 from vbench.suite import Suite, load_suite
 
 PREDICTION_BUDGET_BYTES = 256 * 2**20   # float32 predictions held at once per predict() call
+STRIP_VIDEOS = 4        # the first test videos keep frames for the report's sample strips
+STRIP_RANDOM = 3        # random samples shown beside the ground truth and the best sample
+STRIP_SIZE = 64         # strip frames larger than this are shrunk (area average) to fit
 
 
 @dataclass
@@ -242,9 +245,9 @@ def _predict_and_score(ctx: distributed.Context, store: Store | None, run_id: st
 
 
 def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos: list[int], scorer: _Scorer,
-                 num_samples: int, device: torch.device) -> tuple[dict, dict | None, list[int], dict]:
+                 num_samples: int, device: torch.device) -> tuple[dict, dict | None, list[int], dict, dict]:
     """(scores {metric: [B, S, T]}, I3D features {"fvd_fake": [B', K, 400]}, the B' videos entering FVD,
-    flags {flag: videos})."""
+    flags {flag: videos}, sample strips {video: strip} of the videos below STRIP_VIDEOS)."""
     ctx_len, t = suite.context_frames, suite.predicted_frames
     frame_bytes = 4 * int(np.prod(clips.shape[2:]))
     batch = torch.from_numpy(clips[videos]).to(device).float() / 255.0   # [B, T, C, H, W]
@@ -263,7 +266,44 @@ def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos:
         fake = scorer.fvd_clips(context[in_fvd], pred[in_fvd])            # [B', K, T', C, H, W]
         features = {"fvd_fake": _i3d_features(fake.flatten(0, 1), suite, device)
                     .reshape(len(in_fvd), fake.shape[1], -1)}             # [B', K, 400]
-    return scores, features, [videos[i] for i in in_fvd], {"context-echo": _context_echoes(context, pred, videos)}
+    strips = {v: sample_strip(clips[v], pred[i], {m: s[i] for m, s in scores.items()}, suite, v)
+              for i, v in enumerate(videos) if v < STRIP_VIDEOS}
+    return (scores, features, [videos[i] for i in in_fvd], {"context-echo": _context_echoes(context, pred, videos)},
+            strips)
+
+
+def sample_strip(clip: np.ndarray, pred: torch.Tensor, scores: dict[str, np.ndarray], suite: Suite,
+                 video: int) -> dict[str, Any]:
+    """Frames of one test video kept for the report: clip uint8 [T, C, H, W], pred [S, T', C, H, W],
+    scores {metric: [S, T']} -> {"rows", "context", "frames" uint8 [R, T, C, h, w]}.
+
+    Rows: the ground truth, the best sample (by the selection metric, SSIM under per-metric) and up
+    to STRIP_RANDOM other samples drawn with a generator seeded by (suite seed, video); every
+    prediction row starts with the context frames.
+    """
+    ctx, s = suite.context_frames, pred.shape[0]
+    by = suite.selection.removeprefix("by:") if suite.selection.startswith("by:") else "ssim"
+    by = by if by in scores else next(iter(scores), None)
+    rows, picks = [{"label": "ground truth", "sample": None}], []
+    if by is not None:
+        picks.append(int(best_sample(scores[by][None], by, suite.profiles.get(by))[0]))
+        rows.append({"label": f"best by {by}", "sample": picks[0]})
+    others = [k for k in range(s) if k not in picks]
+    drawn = np.random.default_rng([suite.seed, video]).choice(others, min(STRIP_RANDOM, len(others)), replace=False)
+    for k in sorted(int(k) for k in drawn):
+        picks.append(k)
+        rows.append({"label": f"sample {k}", "sample": k})
+    predicted = (pred[picks].clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()   # [R-1, T', C, H, W]
+    context = np.broadcast_to(clip[None, :ctx], (len(picks), *clip[:ctx].shape))       # [R-1, Tc, C, H, W]
+    frames = np.concatenate([clip[None, :ctx + pred.shape[1]],
+                             np.concatenate([context, predicted], axis=1)])            # [R, T, C, H, W]
+    h, w = frames.shape[-2:]
+    if max(h, w) > STRIP_SIZE:
+        size = (max(1, round(h * STRIP_SIZE / max(h, w))), max(1, round(w * STRIP_SIZE / max(h, w))))
+        small = torch.nn.functional.interpolate(torch.from_numpy(frames).flatten(0, 1).float(), size=size,
+                                                mode="area")                           # [R*T, C, h, w]
+        frames = small.round().to(torch.uint8).reshape(*frames.shape[:3], *size).numpy()
+    return {"rows": rows, "context": ctx, "frames": np.ascontiguousarray(frames)}
 
 
 def _context_echoes(context: torch.Tensor, pred: torch.Tensor, videos: list[int]) -> list[int]:

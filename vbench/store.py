@@ -5,6 +5,8 @@ Tables
   video_scores  per (run, test video, metric): float32 blob [S, T] (sample, predicted frame)
   video_features per (run, test video, kind): float32 blob [K, D] (I3D features of K clips)
   feature_cache I3D features of real clips, keyed by what determines them (suite, profile, weights)
+  video_strips  per (run, test video) for the first few videos only: uint8 frames [R, T, C, H, W]
+                (ground truth, best sample, a few random samples), zlib-compressed, for the report
 
 Every batch of videos is written in one transaction, so an interrupted run holds only whole
 batches and `--resume` continues after the last one. WAL mode lets several runs write to one file.
@@ -16,6 +18,7 @@ import json
 import secrets
 import sqlite3
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -59,6 +62,15 @@ CREATE TABLE IF NOT EXISTS video_flags (
     video INTEGER NOT NULL,
     flag TEXT NOT NULL,              -- e.g. context-echo: suspicious, reported, not an error
     PRIMARY KEY (run_id, video, flag)
+);
+CREATE TABLE IF NOT EXISTS video_strips (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    video INTEGER NOT NULL,
+    context INTEGER NOT NULL,        -- leading frames of every row that are the context
+    rows TEXT NOT NULL,              -- JSON [{"label": ..., "sample": k or null}] per row
+    shape TEXT NOT NULL,             -- JSON [R, T, C, H, W]
+    frames BLOB NOT NULL,            -- zlib(uint8 [R, T, C, H, W])
+    PRIMARY KEY (run_id, video)
 );
 CREATE TABLE IF NOT EXISTS feature_cache (
     key TEXT NOT NULL,
@@ -165,9 +177,10 @@ class Store:
 
     def write_batch(self, run_id: str, videos: list[int], scores: dict[str, np.ndarray],
                     features: dict[str, np.ndarray] | None = None, feature_videos: list[int] | None = None,
-                    flags: dict[str, list[int]] | None = None) -> None:
+                    flags: dict[str, list[int]] | None = None, strips: dict[int, dict] | None = None) -> None:
         """Atomically store a batch: scores[metric] [B, S, T] of `videos`; features[kind] [B', K, D] of
-        `feature_videos` (default: the same videos); flags {flag: videos it applies to}."""
+        `feature_videos` (default: the same videos); flags {flag: videos it applies to}; strips
+        {video: {"rows", "context", "frames" uint8 [R, T, C, H, W]}} of the few videos that keep frames."""
         feature_videos = videos if feature_videos is None else feature_videos
         with self._transaction():
             for flag, flagged in (flags or {}).items():
@@ -184,6 +197,12 @@ class Store:
                 self.conn.executemany(
                     "INSERT INTO video_features (run_id, video, kind, rows, dim, features) VALUES (?,?,?,?,?,?)",
                     [(run_id, v, kind, k, d, _blob(array[i])) for i, v in enumerate(feature_videos)])
+            for video, strip in (strips or {}).items():
+                frames = np.ascontiguousarray(strip["frames"], dtype=np.uint8)
+                self.conn.execute(
+                    "INSERT INTO video_strips (run_id, video, context, rows, shape, frames) VALUES (?,?,?,?,?,?)",
+                    (run_id, video, int(strip["context"]), json.dumps(strip["rows"]), json.dumps(frames.shape),
+                     zlib.compress(frames.tobytes())))
 
     def scores(self, run_id: str) -> tuple[list[int], dict[str, np.ndarray]]:
         """(videos in ascending order, {metric: [V, S, T]})."""
@@ -211,6 +230,16 @@ class Store:
             out.setdefault(flag, []).append(video)
         return out
 
+    def strips(self, run_id: str) -> dict[int, dict[str, Any]]:
+        """{video: {"rows", "context", "frames" uint8 [R, T, C, H, W]}} kept for the report (may be empty)."""
+        out = {}
+        for video, context, rows, shape, blob in self.conn.execute(
+                "SELECT video, context, rows, shape, frames FROM video_strips WHERE run_id = ? ORDER BY video",
+                (run_id,)):
+            frames = np.frombuffer(zlib.decompress(blob), np.uint8).reshape(json.loads(shape))
+            out[video] = {"rows": json.loads(rows), "context": context, "frames": frames}
+        return out
+
     # -- cache of real-clip features ------------------------------------------------------------
     def cached_features(self, key: str, videos: list[int]) -> dict[int, np.ndarray]:
         found: dict[int, np.ndarray] = {}
@@ -218,6 +247,9 @@ class Store:
                                                   (key,)):
             found[video] = _unblob(blob, dim)
         return {v: found[v] for v in videos if v in found}
+
+    def feature_cache_keys(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT key FROM feature_cache ORDER BY key")]
 
     def cache_features(self, key: str, videos: list[int], features: np.ndarray) -> None:
         with self._transaction():

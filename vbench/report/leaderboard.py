@@ -1,0 +1,135 @@
+"""One suite's leaderboard as plain dicts: columns, rows with intervals, paired comparisons.
+
+Per-frame metrics (SSIM, PSNR, LPIPS): best-of-N and mean-of-N, each with its percentile-bootstrap
+interval over test videos. Set metrics (FVD, KVD): mean ± std over trials and, where the run's
+I3D features are in the store, a basic-bootstrap interval over videos. Diversity (mean pairwise
+LPIPS between samples) when a run's summary holds `"diversity": {"profile", "mean", "per_video"}`;
+no arrow, since more diverse is not by itself better. Rows are ranked by the suite's first metric; every other row is compared with the top
+row by a paired bootstrap of the per-video difference on the same test videos.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from vbench.stats import DEFAULT_RESAMPLES, Interval, bootstrap_ci, bootstrap_set_statistic, paired_bootstrap
+from vbench.store import RunRecord
+
+SET_RESAMPLES = 1_000    # set metrics recompute a distance per resample: at most this many resamples
+ARROWS = {True: "↑", False: "↓"}
+EMPTY = {"value": None, "ci": None, "mean": None, "mean_ci": None}   # a metric the run does not have
+
+# (real [V, D], fake [V, K, D]) of a run's FVD videos, or None when the store lacks them
+SetFeatures = Callable[[RunRecord], "tuple[np.ndarray, np.ndarray] | None"]
+
+
+def _ci(values: list[float] | None, resamples: int) -> Interval | None:
+    return bootstrap_ci(np.asarray(values), resamples=resamples) if values else None
+
+
+def columns_of(runs: list[RunRecord]) -> list[dict[str, Any]]:
+    """The metric columns, in the order the suite lists them (diversity last, when stored)."""
+    columns: list[dict[str, Any]] = []
+    for r in runs:
+        for metric, s in r.summary["metrics"].items():
+            if all(c["metric"] != metric for c in columns):
+                columns.append({"metric": metric, "kind": "frame" if "best" in s else "set",
+                                "profile": s["profile"], "higher_is_better": s["higher_is_better"],
+                                "arrow": ARROWS[s["higher_is_better"]]})
+    stored = [r.summary["diversity"] for r in runs if r.summary.get("diversity")]
+    if stored:
+        columns.append({"metric": "diversity", "kind": "diversity", "profile": stored[0].get("profile"),
+                        "higher_is_better": None, "arrow": ""})
+    return columns
+
+
+def set_interval(summary: dict[str, Any], features: tuple[np.ndarray, np.ndarray] | None,
+                 distance: Callable[[np.ndarray, np.ndarray], float], resamples: int) -> Interval | None:
+    """Bootstrap interval of a set metric over its videos: each resample recomputes the distance of
+    every trial on the same resampled videos (real and predicted together) and averages the trials."""
+    if features is None:
+        return None
+    real, fake = features                                                      # [V, D], [V, K, D]
+    n, trials = summary["videos"], len(summary["trials"])
+    if n < 2 or real.shape[0] < n or fake.shape[0] < n or fake.shape[1] < trials:
+        return None
+    real, fake = real[:n].astype(np.float64), fake[:n, :trials].astype(np.float64)
+
+    def statistic(index: np.ndarray) -> float:
+        return float(np.mean([distance(real[index], fake[index, k]) for k in range(trials)]))
+
+    return bootstrap_set_statistic(statistic, n, summary["mean"], resamples=min(resamples, SET_RESAMPLES))
+
+
+def _cell(column: dict[str, Any], run: RunRecord, resamples: int,
+          set_features: SetFeatures | None) -> dict[str, Any]:
+    if column["kind"] == "diversity":
+        d = run.summary.get("diversity")
+        return {"value": d["mean"], "ci": _ci(d.get("per_video"), resamples)} if d else dict(EMPTY)
+    s = run.summary["metrics"].get(column["metric"])
+    if s is None:
+        return dict(EMPTY)
+    if column["kind"] == "frame":
+        return {"value": s["best"]["mean"], "ci": _ci(s["best"]["per_video"], resamples),
+                "mean": s["mean_of_samples"]["mean"], "mean_ci": _ci(s["mean_of_samples"]["per_video"], resamples)}
+    from vbench.metrics.frechet import frechet_distance, kernel_distance
+    distance = frechet_distance if column["metric"] == "fvd" else kernel_distance
+    features = set_features(run) if set_features else None
+    return {"value": s["mean"], "std": s["std"], "trials": len(s["trials"]), "videos": s["videos"],
+            "ci": set_interval(s, features, distance, resamples)}
+
+
+def verdict(diff: Interval, higher_is_better: bool) -> str:
+    """'better', 'worse' or 'tie' for row - leader: 'tie' when the interval contains 0."""
+    if diff.low > 0:
+        return "better" if higher_is_better else "worse"
+    if diff.high < 0:
+        return "worse" if higher_is_better else "better"
+    return "tie"
+
+
+def _comparable(a: RunRecord, b: RunRecord) -> bool:
+    """Scored on the same test videos: same suite version and the same number of videos."""
+    return (a.manifest["suite"]["version"] == b.manifest["suite"]["version"]
+            and a.manifest["num_videos"] == b.manifest["num_videos"])
+
+
+def comparison(row: RunRecord, leader: RunRecord, column: dict[str, Any], resamples: int) -> dict[str, Any] | None:
+    """Paired bootstrap of row - leader (best-of-N per video) on one per-frame metric."""
+    a = row.summary["metrics"].get(column["metric"])
+    b = leader.summary["metrics"].get(column["metric"])
+    if a is None or b is None or not _comparable(row, leader):
+        return None
+    diff = paired_bootstrap(np.asarray(a["best"]["per_video"]), np.asarray(b["best"]["per_video"]),
+                            resamples=resamples)
+    return {"diff": diff, "verdict": verdict(diff, column["higher_is_better"])}
+
+
+def _rank_key(column: dict[str, Any]) -> Callable[[dict[str, Any]], tuple]:
+    sign = -1 if column["higher_is_better"] else 1
+    return lambda row: (row["cells"][0]["value"] is None, sign * (row["cells"][0]["value"] or 0.0))
+
+
+def leaderboard(runs: list[RunRecord], resamples: int = DEFAULT_RESAMPLES,
+                set_features: SetFeatures | None = None,
+                page_of: Callable[[RunRecord], str] = lambda r: f"run-{r.id}.html") -> dict[str, Any]:
+    """Columns and rows of one suite's leaderboard: one row per finished run, best first."""
+    finished = [r for r in runs if r.status == "finished" and r.summary]
+    columns = columns_of(finished)
+    rows = [{"run": r, "page": page_of(r), "checkpoint": (r.manifest["model"]["checkpoint"] or {}).get("path"),
+             "cells": [_cell(c, r, resamples, set_features) for c in columns]} for r in finished]
+    if columns and columns[0]["higher_is_better"] is not None:
+        rows.sort(key=_rank_key(columns[0]))
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank
+    frame_columns = [c for c in columns if c["kind"] == "frame"]
+    comparisons = []
+    if len(rows) > 1 and frame_columns:
+        leader = rows[0]["run"]
+        comparisons = [{"row": row, "cells": [comparison(row["run"], leader, c, resamples) for c in frame_columns]}
+                       for row in rows[1:]]
+    return {"columns": columns, "rows": rows, "frame_columns": frame_columns, "comparisons": comparisons,
+            "leader": rows[0] if rows else None, "resamples": resamples,
+            "set_resamples": min(resamples, SET_RESAMPLES)}

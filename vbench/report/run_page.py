@@ -1,0 +1,72 @@
+"""One run's page as plain dicts: scores with intervals, per-frame curves, sample strips.
+
+Per-frame curves: x = frame index in the full clip (context + 1 ... context + T), y = the metric;
+the best-of-N line (mean over test videos of the chosen sample's frame) with its 95% band, the
+bootstrap over test videos of each frame, and the mean-of-N line. Bands need the per-video scores
+`[V, S, T]` from the store; without them the lines are drawn alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vbench.report.charts import curve_chart
+from vbench.report.strips import write_gif, write_png
+from vbench.stats import DEFAULT_RESAMPLES, bootstrap_ci, bootstrap_ci_columns
+from vbench.store import RunRecord
+
+
+def score_rows(metrics: dict[str, Any], resamples: int = DEFAULT_RESAMPLES) -> list[dict[str, Any]]:
+    """The run's scores table: per-frame metrics with both intervals, set metrics with their trials."""
+    rows = []
+    for name, s in metrics.items():
+        row = {"metric": name, "summary": s, "arrow": "↑" if s["higher_is_better"] else "↓"}
+        if "best" in s:
+            row["best_ci"] = bootstrap_ci(np.asarray(s["best"]["per_video"]), resamples=resamples)
+            row["mean_ci"] = bootstrap_ci(np.asarray(s["mean_of_samples"]["per_video"]), resamples=resamples)
+        rows.append(row)
+    return rows
+
+
+def best_frames(per_frame: np.ndarray, chosen: list[int]) -> np.ndarray:
+    """[V, S, T] scores and the chosen sample of each video [V] -> [V, T] frames of the chosen samples."""
+    return per_frame[np.arange(per_frame.shape[0]), np.asarray(chosen)]
+
+
+def curves(run: RunRecord, scores: dict[str, np.ndarray], resamples: int = DEFAULT_RESAMPLES) -> list[dict[str, Any]]:
+    """One chart per per-frame metric of a finished run; `scores` {metric: [V, S, T]} from the store."""
+    context = run.manifest["suite"]["context_frames"]
+    charts = []
+    for name, s in ((run.summary or {}).get("metrics") or {}).items():
+        if "best" not in s:
+            continue
+        best, mean = s["best"]["per_frame"], s["mean_of_samples"]["per_frame"]
+        frames = [context + t + 1 for t in range(len(best))]
+        low = high = None
+        stored = scores.get(name)
+        if stored is not None and stored.shape[0] == len(s["best"]["chosen_sample"]) and stored.shape[2] == len(best):
+            intervals = bootstrap_ci_columns(best_frames(stored, s["best"]["chosen_sample"]), resamples=resamples)
+            low, high = [i.low for i in intervals], [i.high for i in intervals]
+        title = f"{name.upper()} {'↑' if s['higher_is_better'] else '↓'} ({s['profile']})"
+        chart = curve_chart(title, frames, best, mean, low, high)
+        chart.update(metric=name, banded=low is not None)
+        charts.append(chart)
+    return charts
+
+
+def write_strips(strips: dict[int, dict[str, Any]], folder: Path, prefix: str) -> list[dict[str, Any]]:
+    """Write a GIF and a PNG filmstrip per stored video into `folder`; returns what the page links."""
+    out = []
+    for video, strip in sorted(strips.items()):
+        if not out:
+            folder.mkdir(parents=True, exist_ok=True)
+        gif, png = folder / f"{prefix}-video{video}.gif", folder / f"{prefix}-video{video}.png"
+        write_gif(strip["frames"], strip["context"], gif)
+        write_png(strip["frames"], strip["context"], png)
+        r, t, _, h, w = strip["frames"].shape
+        out.append({"video": video, "gif": f"{folder.name}/{gif.name}", "png": f"{folder.name}/{png.name}",
+                    "rows": strip["rows"], "context": strip["context"], "frames": t, "size": (h, w)})
+    return out
