@@ -151,3 +151,27 @@ def test_lpips_fvd_kvd_do_not_depend_on_batch_size_or_resume(tmp_path):
     summaries = [_scores(store, r)[0].summary["metrics"] for r in (one, four, resumed)]
     assert summaries[0]["fvd"]["mean"] > 0 and summaries[0]["lpips"]["best"]["mean"] > 0
     assert summaries[0] == summaries[1] == summaries[2]
+
+
+def test_diversity_is_stored_for_stochastic_models_with_lpips(tmp_path):
+    """SAVP's diversity (mean pairwise LPIPS between samples) per video, equal to metrics.diversity."""
+    import torch
+    from vbench.data import load_test_clips
+    from vbench.metrics import LPIPS, diversity
+    from vbench.suite import load_suite
+    suite = write_suite(tmp_path, num_videos=2, num_samples=3, metrics=["ssim", "lpips"],
+                        profiles={"ssim": "gaussian", "lpips": "alex-v0.1"}, fvd_videos=2)
+    store = tmp_path / "r.sqlite"
+    run_id = run(RunRequest(suite=str(suite), model="noisy_copy_last", store=store, progress=False))
+    record, scores = _scores(store, run_id)
+    assert scores["diversity"].shape == (2, 1, 10)
+    d = record.summary["diversity"]
+    assert d["profile"] == "alex-v0.1" and len(d["per_video"]) == 2 and d["mean"] > 0
+    # video 0 recomputed by hand from the model's samples
+    from baselines.trivial import NoisyCopyLast
+    from vbench.adapters import SampleRNG
+    clip = torch.from_numpy(load_test_clips(load_suite(suite), count=1)).float() / 255    # [1, 15, 1, 64, 64]
+    samples = NoisyCopyLast().predict(clip[:, :5], 10, 3, SampleRNG(0, [0], range(3)))[0]
+    np.testing.assert_allclose(d["per_video"][0], diversity(samples, LPIPS("alex")).mean().item(), rtol=1e-5)
+    copy = run(RunRequest(suite=str(suite), model="copy_last", store=store, progress=False))
+    assert "diversity" not in _scores(store, copy)[0].summary                 # one sample: no pairs

@@ -130,12 +130,17 @@ class _Scorer:
         self.device = device
 
     def score_video(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, np.ndarray]:
-        """pred [S, T, C, H, W], target [T, C, H, W] -> {metric: [S, T]}."""
+        """pred [S, T, C, H, W], target [T, C, H, W] -> {metric: [S, T]}, plus "diversity" [1, T]
+        (mean pairwise LPIPS between the samples, SAVP's measure) when LPIPS is scored and S >= 2."""
         s, t = pred.shape[:2]
         flat_pred = pred.reshape(s * t, *pred.shape[2:])                      # [S*T, C, H, W]
         flat_target = target[None].expand(s, *target.shape).reshape_as(flat_pred)
-        return {m: fn(flat_pred, flat_target).reshape(s, t).double().cpu().numpy()
-                for m, fn in self.metrics.items()}
+        scores = {m: fn(flat_pred, flat_target).reshape(s, t).double().cpu().numpy()
+                  for m, fn in self.metrics.items()}
+        if "lpips" in self.metrics and s >= 2:
+            from vbench.metrics.lpips import diversity
+            scores["diversity"] = diversity(pred, self.metrics["lpips"]).numpy()[None]   # [1, T]
+        return scores
 
     def fvd_clips(self, context: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
         """context [B, Tc, C, H, W], pred [B, S, T, C, H, W] -> clips [B, K, T', C, H, W] entering FVD."""
@@ -259,7 +264,7 @@ def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos:
         chunks.append(predict_checked(model, name, context, t, rng))      # [B, s, T, C, H, W]
     pred = torch.cat(chunks, dim=1)                                       # [B, S, T, C, H, W]
     per_video = [scorer.score_video(pred[i], target[i]) for i in range(len(videos))]
-    scores = {m: np.stack([pv[m] for pv in per_video]) for m in scorer.metrics}   # [B, S, T]
+    scores = {m: np.stack([pv[m] for pv in per_video]) for m in per_video[0]}    # [B, S, T]
     features = None
     in_fvd = [i for i, v in enumerate(videos) if v < suite.fvd_videos]   # only these enter FVD / KVD
     if scorer.wants_fvd and in_fvd:
@@ -358,6 +363,12 @@ def _summarize(store: Store, run_id: str, suite: Suite, clips: np.ndarray, score
     summary: dict[str, Any] = {"metrics": summarize(scores, suite.selection, suite.profiles),
                                "num_videos": len(clips), "selection": suite.selection,
                                "flags": store.flags(run_id)}
+    if "diversity" in stored:
+        per_video_frame = stored["diversity"][:, 0].astype(np.float64)            # [V, T]
+        summary["diversity"] = {"profile": suite.profiles["lpips"], "higher_is_better": True,
+                                "mean": float(per_video_frame.mean()),
+                                "per_video": per_video_frame.mean(axis=1).tolist(),
+                                "per_frame": per_video_frame.mean(axis=0).tolist()}
     if scorer.wants_fvd:
         summary["metrics"].update(_set_metrics(store, run_id, suite, clips, device, request.progress))
     return summary
