@@ -3,7 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torchvision.models  # noqa: F401  (see below)
 import yaml
+
+# TensorFlow (an independent reference in several tests) and torch's triton loader crash the process
+# (SIGSEGV) when TensorFlow is imported first and torchvision.models (LPIPS) after it. Importing
+# torchvision.models here, before any test module imports TensorFlow, fixes the order for the session.
 
 pytest_plugins = ["pytester"]   # tests of the vbench_check fixture run pytest on generated files
 
