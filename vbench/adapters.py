@@ -37,6 +37,9 @@ from vbench.errors import ModelError
 MODELS: dict[str, str] = {
     "copy_last": "baselines.trivial:CopyLast",
     "noisy_copy_last": "baselines.trivial:NoisyCopyLast",
+    "svg_det": "baselines.svg.adapter:SvgDet",
+    "svg_fp": "baselines.svg.adapter:SvgFP",
+    "svg_lp": "baselines.svg.adapter:SvgLP",
 }
 
 RANGE_TOLERANCE = 1e-4   # outputs this close outside value_range are clamped, further is an error

