@@ -19,7 +19,8 @@ SHARED = REPO.parent / "shared"
 def write_suite(tmp_path: Path, **overrides) -> Path:
     """A small variant of smmnist-mini (per-frame metrics only unless overridden), as a user file."""
     data = yaml.safe_load((REPO / "vbench" / "suites" / "smmnist-mini.yaml").read_text())
-    data.update(name="tiny", num_videos=6, num_samples=3, metrics=["ssim", "psnr"],
+    data.pop("truth", None)     # truth scores only where a test asks for them (truth={...})
+    data.update(name="tiny", version=1, num_videos=6, num_samples=3, metrics=["ssim", "psnr"],
                 profiles={"ssim": "gaussian", "psnr": "frame"}, fvd_videos=6)
     data.update(overrides)
     path = tmp_path / f"{data['name']}.yaml"

@@ -49,7 +49,8 @@ def _torchrun(*args: str) -> subprocess.CompletedProcess:
 def test_two_gloo_processes_match_one_process(tmp_path):
     # 5 videos over 2 ranks (uneven shards), batches of 2 (several rounds), FVD on the first 4.
     suite = write_suite(tmp_path, num_videos=5, num_samples=2, metrics=["ssim", "psnr", "fvd"],
-                        profiles={"ssim": "gaussian", "psnr": "frame", "fvd": "tf"}, fvd_videos=4, fvd_trials=1)
+                        profiles={"ssim": "gaussian", "psnr": "frame", "fvd": "tf"}, fvd_videos=4, fvd_trials=1,
+                        truth={"k": 4, "neighbours": 2})
     single, sharded = tmp_path / "single.db", tmp_path / "sharded.db"
     # Float32 convolutions (I3D) round differently with another thread count: both sides use one thread.
     threads = torch.get_num_threads()
@@ -75,6 +76,8 @@ def test_two_gloo_processes_match_one_process(tmp_path):
         np.testing.assert_array_equal(feats_a[1], feats_b[1])
         assert a.run(one).summary["metrics"]["fvd"]["mean"] == two.summary["metrics"]["fvd"]["mean"]
         assert a.run(one).summary["metrics"]["ssim"] == two.summary["metrics"]["ssim"]
+        np.testing.assert_array_equal(scores_a["truth/position_w1"], scores_b["truth/position_w1"])
+        assert a.run(one).summary["truth"] == two.summary["truth"]
 
 
 @pytest.mark.slow

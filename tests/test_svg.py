@@ -246,7 +246,7 @@ def test_checkpoint_round_trip_with_weights_only(checkpoints):
 
 
 def test_wrong_variant_or_missing_checkpoint_is_named(checkpoints, tmp_path):
-    with pytest.raises(ModelError, match=r"svg_fp: checkpoint .*lp/model.pt holds an svg_lp model, not svg_fp"):
+    with pytest.raises(ModelError, match=r"svg_fp: checkpoint .*lp/model.pt was trained as svg_lp, not svg_fp"):
         SvgFP(checkpoint=str(checkpoints["lp"]))
     with pytest.raises(ModelError, match="svg_lp: checkpoint not found"):
         SvgLP(checkpoint=str(tmp_path / "none.pt"))

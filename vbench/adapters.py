@@ -40,6 +40,9 @@ MODELS: dict[str, str] = {
     "svg_det": "baselines.svg.adapter:SvgDet",
     "svg_fp": "baselines.svg.adapter:SvgFP",
     "svg_lp": "baselines.svg.adapter:SvgLP",
+    "hier_vrnn": "baselines.vrnn.adapter:HierVrnn", "vrnn_1l": "baselines.vrnn.adapter:Vrnn1L",
+    "vgan": "baselines.vgan.adapter:Vgan",
+    "vgan_cond": "baselines.vgan.adapter:VganCond",
 }
 
 RANGE_TOLERANCE = 1e-4   # outputs this close outside value_range are clamped, further is an error

@@ -9,13 +9,17 @@ entry, the scores of a run and a tolerance for each:
                               "scores": {"ssim/best": {"value": 0.5634, "tolerance": 0.0001,
                                                        "ci95_half_width": 0.012}, ...}}}}
 
-Scores are keyed `<metric>/best`, `<metric>/mean_of_samples` for per-frame metrics and
-`<metric>/mean` for set metrics (FVD, KVD). The default tolerance is a numerical floor: the same
-model, checkpoint, suite and seed must reproduce its numbers up to floating-point differences
-between machines (`abs + rel * |reference|`, per metric in `TOLERANCE_FLOORS`). It is written into
-the file and can be edited there; `--update` keeps an edited tolerance. The 95% bootstrap CI
-half-width over test videos is stored beside it, so a report can say whether a move is also
-statistically meaningful. `--update` never happens silently: it needs a reason, which is recorded.
+Scores are keyed `<metric>/best`, `<metric>/mean_of_samples` for per-frame metrics,
+`<metric>/mean` for set metrics (FVD, KVD) and `truth/<score>` for the truth scores of SM-MNIST
+suites with a `truth:` section (coverage, precision, position_w1, velocity_w1: their means over
+test videos). The default tolerance is a numerical floor: the same model, checkpoint, suite and
+seed must reproduce its numbers up to floating-point differences between machines
+(`abs + rel * |reference|`, per metric or score in `TOLERANCE_FLOORS`). Coverage and precision
+count match decisions (a distance against a radius), which a float difference can flip, so their
+tolerance adds one decision: `1 / (K * videos)` for coverage, `1 / (S * videos)` for precision.
+The tolerance is written into the file and can be edited there; `--update` keeps an edited
+tolerance. The 95% bootstrap CI half-width over test videos is stored beside it, so a report can
+say whether a move is also statistically meaningful. `--update` never happens silently: it needs a reason, which is recorded.
 """
 
 from __future__ import annotations
@@ -30,13 +34,19 @@ from vbench.errors import VBenchError
 from vbench.stats import bootstrap_ci
 from vbench.store import RunRecord
 
-# metric -> (absolute, relative) floor: float32 networks on another CPU/GPU move LPIPS and I3D
-# features in the 6th-7th digit; FVD amplifies that through the matrix square root.
+# metric (or score key) -> (absolute, relative) floor: float32 networks on another CPU/GPU move LPIPS
+# and I3D features in the 6th-7th digit; FVD amplifies that through the matrix square root. Truth
+# trajectory distances are in pixels from integer digit positions (1e-3: a localiser tie or two).
 TOLERANCE_FLOORS = {"ssim": (1e-4, 0.0), "psnr": (1e-3, 0.0), "lpips": (1e-4, 0.0),
-                    "fvd": (1e-2, 1e-3), "kvd": (1e-4, 1e-2)}
+                    "fvd": (1e-2, 1e-3), "kvd": (1e-4, 1e-2),
+                    "truth/coverage": (1e-6, 0.0), "truth/precision": (1e-6, 0.0),
+                    "truth/position_w1": (1e-3, 0.0), "truth/velocity_w1": (1e-3, 0.0)}
+TRUTH_SCORES = ("coverage", "precision", "position_w1", "velocity_w1")   # checked as truth/<score>
 TOLERANCE_RULE = ("numerical floor: |now - reference| <= abs + rel * |reference| with (abs, rel) per metric "
                   + ", ".join(f"{m} {a:g}/{r:g}" for m, (a, r) in TOLERANCE_FLOORS.items())
-                  + "; same model, checkpoint, suite and seed must reproduce up to floating-point differences")
+                  + ", plus one match decision for truth/coverage (1 / (K * videos)) and truth/precision "
+                  "(1 / (S * videos)); same model, checkpoint, suite and seed must reproduce up to "
+                  "floating-point differences")
 
 
 @dataclass(frozen=True)
@@ -68,7 +78,8 @@ def entry_name(model: str, model_args: dict[str, Any]) -> str:
 
 
 def run_scores(run: RunRecord) -> dict[str, dict[str, float | None]]:
-    """`{key: {"value", "ci95_half_width"}}` from a finished run's summary."""
+    """`{key: {"value", "ci95_half_width"}}` from a finished run's summary; truth coverage and
+    precision add "quantum", the change one match decision makes to the mean."""
     if run.status != "finished" or not run.summary:
         raise VBenchError(f"run {run.id} is {run.status}, not finished: nothing to check")
     out: dict[str, dict[str, float | None]] = {}
@@ -80,12 +91,24 @@ def run_scores(run: RunRecord) -> dict[str, dict[str, float | None]]:
                 out[f"{metric}/{kind}"] = {"value": summary[kind]["mean"], "ci95_half_width": half}
         else:
             out[f"{metric}/mean"] = {"value": summary["mean"], "ci95_half_width": None}
+    truth = run.summary.get("truth") or {}
+    for name in TRUTH_SCORES:
+        summary = truth.get(name)
+        if not summary or summary["mean"] is None:
+            continue
+        per_video = [v for v in summary["per_video"] if v is not None]
+        half = bootstrap_ci(per_video).half_width if len(per_video) > 1 else None
+        out[f"truth/{name}"] = {"value": summary["mean"], "ci95_half_width": half}
+        if name in ("coverage", "precision"):
+            per_video_count = truth["config"]["k"] if name == "coverage" else run.manifest["num_samples"]
+            out[f"truth/{name}"]["quantum"] = 1.0 / (per_video_count * len(per_video))
     return out
 
 
-def default_tolerance(key: str, value: float) -> float:
-    absolute, relative = TOLERANCE_FLOORS.get(key.split("/")[0], (1e-6, 1e-6))
-    return absolute + relative * abs(value)
+def default_tolerance(key: str, value: float, quantum: float | None = None) -> float:
+    """The numerical floor of `key` at `value`, plus `quantum` (one discrete decision) where given."""
+    absolute, relative = TOLERANCE_FLOORS.get(key, TOLERANCE_FLOORS.get(key.split("/")[0], (1e-6, 1e-6)))
+    return absolute + relative * abs(value) + (quantum or 0.0)
 
 
 def compare(reference: dict[str, dict], scores: dict[str, dict]) -> list[Comparison]:
@@ -187,7 +210,8 @@ def update_reference(run: RunRecord, reference_path: str | Path, reason: str) ->
     name = entry_name(model["spec"], model["args"])
     old = data["models"].get(name, {}).get("scores", {})
     scores = {key: {"value": s["value"],
-                    "tolerance": old[key]["tolerance"] if key in old else default_tolerance(key, s["value"]),
+                    "tolerance": (old[key]["tolerance"] if key in old
+                                  else default_tolerance(key, s["value"], s.get("quantum"))),
                     "ci95_half_width": s["ci95_half_width"]}
               for key, s in run_scores(run).items()}
     env = run.manifest["environment"]

@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", help="why the reference changes (required with --update; recorded)")
 
     p = sub.add_parser("train", help="train a bundled baseline on a suite's training split")
-    p.add_argument("--model", required=True, help="trainable bundled model: svg_det, svg_fp, svg_lp")
+    p.add_argument("--model", required=True, help="trainable bundled model (see `vbench ls models`): svg_det, svg_fp, svg_lp, hier_vrnn, vrnn_1l, vgan_cond, vgan")
     p.add_argument("--suite", default="smmnist-mini", help="built-in suite name or path to a suite .yaml")
     p.add_argument("--config", default="full", help="full (the paper's size), tiny (CPU size) or a .yaml file")
     p.add_argument("--steps", type=int, help="training steps (overrides the config)")
@@ -183,6 +183,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if passed else 1
 
 
+UNCONDITIONAL = {"vgan"}     # trainable models that generate without context (no prediction suite scores them)
+
+
 def _train_command(args: argparse.Namespace) -> str:
     """The training command line, rebuilt from the parsed arguments (recorded in config.json)."""
     words = ["vbench train", f"--model {args.model}", f"--suite {args.suite}", f"--config {args.config}"]
@@ -210,6 +213,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("\ninterrupted: the last periodic checkpoint is kept; continue with the same command plus --resume",
               file=sys.stderr)
         return 130
+    if args.model in UNCONDITIONAL:
+        print(f"checkpoints in {out}: {args.model} is an unconditional generator; prediction suites cannot score it "
+              "(generation suites are not implemented yet)")
+        return 0
     print(f"checkpoints in {out}: score with `vbench run --suite {args.suite} --model {args.model} "
           f"--checkpoint {out / 'model.pt'}`")
     return 0
@@ -232,6 +239,15 @@ def format_summary(record) -> str:
             value = f"{s['mean']:.4f}" + (f" ± {s['std']:.4f}" if len(s["trials"]) > 1 else "")
             lines.append(f"{metric + arrow:<8} {s['profile'] or '':<12} {value:>12}   "
                          f"({s['videos']} videos, {len(s['trials'])} trial(s))")
+    truth = record.summary.get("truth")
+    if truth:
+        def mean(name: str, key: str = "mean") -> str:
+            value = (truth.get(name) or {}).get(key)
+            return "—" if value is None else f"{value:.3f}"
+        lines.append(f"truth (K={truth['config']['k']}, {truth['config']['distance']}): coverage {mean('coverage')} "
+                     f"(perfect ≈ {mean('coverage', 'perfect_model_expected')}), precision {mean('precision')}, "
+                     f"position W1 {mean('position_w1')} px (noise floor {mean('position_w1', 'reference_mean')}), "
+                     f"velocity W1 {mean('velocity_w1')} px/frame (noise floor {mean('velocity_w1', 'reference_mean')})")
     for flag, videos in record.summary.get("flags", {}).items():
         lines.append(f"warning: {flag} on {len(videos)} of {record.manifest['num_videos']} test videos "
                      f"(e.g. {', '.join(map(str, videos[:5]))})" + FLAG_HINTS.get(flag, ""))

@@ -5,6 +5,10 @@
 - markdown / latex: a paper table, one row per finished run: best-of-N and mean-of-N of every
   per-frame metric as "value ± half-width of its 95% bootstrap interval over test videos", set
   metrics (FVD, KVD) as "mean ± std over trials".
+
+Runs with truth scores (SM-MNIST suites with a `truth:` section) add `truth_<score>` to json / csv
+records (coverage, precision, and the W1 distances with their `_reference` noise floor) and
+coverage, precision and position W1 (value ± CI half-width) to the paper tables.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from vbench.store import RunRecord
 
 FORMATS = ("json", "csv", "markdown", "latex")
 DIGITS = {"fvd": 1, "psnr": 2}          # decimals in paper tables; 4 for every other metric
+TRUTH_RECORD = ("coverage", "precision", "position_w1", "velocity_w1", "bounce_velocity_w1", "fvd", "kvd")
+TRUTH_TABLE = {"coverage": "Coverage", "precision": "Precision", "position_w1": "Position W1"}   # paper columns
 
 
 def run_record(run: RunRecord, full: bool = False) -> dict[str, Any]:
@@ -45,6 +51,14 @@ def run_record(run: RunRecord, full: bool = False) -> dict[str, Any]:
             record[f"{metric}_mean"] = summary["mean"]
             record[f"{metric}_std"] = summary["std"]
             record[f"{metric}_trials"] = len(summary["trials"])
+    truth = (run.summary or {}).get("truth") or {}
+    for name in TRUTH_RECORD:
+        if name in truth:
+            record[f"truth_{name}"] = truth[name]["mean"]
+            if "reference_mean" in truth[name]:
+                record[f"truth_{name}_reference"] = truth[name]["reference_mean"]
+    if truth:
+        record["truth_k"] = truth["config"]["k"]
     if run.summary:
         record["wall_time_s"] = run.summary.get("wall_time_s")
     if full:
@@ -88,6 +102,14 @@ def paper_table(runs: list[RunRecord], resamples: int = DEFAULT_RESAMPLES, arrow
                     row[f"{name} {label}"] = _with_interval(part["mean"], ci.half_width, digits)
             else:
                 row[name] = _with_interval(s["mean"], s["std"] if len(s["trials"]) > 1 else None, digits)
+        truth = r.summary.get("truth") or {}
+        for key, label in TRUTH_TABLE.items():
+            s = truth.get(key)
+            defined = [v for v in s["per_video"] if v is not None] if s else []
+            if defined:
+                ci = bootstrap_ci(np.asarray(defined), resamples=resamples)
+                name = f"{label} {arrows[0 if s['higher_is_better'] else 1]}"
+                row[name] = _with_interval(s["mean"], ci.half_width, 3)
         rows.append(row)
     table = pd.DataFrame.from_records(rows)
     if len(table) and table["suite"].nunique() == 1:
@@ -111,6 +133,9 @@ def to_latex(runs: list[RunRecord], resamples: int = DEFAULT_RESAMPLES) -> str:
     table = paper_table(runs, resamples, arrows=(r"$\uparrow$", r"$\downarrow$")).map(_latex_escape)
     caption = (f"Best-of-N and mean-of-N: mean over test videos $\\pm$ half-width of the 95\\% bootstrap "
                f"interval ({resamples:,} resamples). FVD/KVD: mean $\\pm$ std over trials.")
+    if any((r.summary or {}).get("truth") for r in runs):
+        caption += (" Coverage, precision, position W1 (px): against true futures from the SM-MNIST simulator, "
+                    "mean over test videos $\\pm$ CI half-width.")
     return table.to_latex(index=False, escape=False, caption=caption, column_format="l" * len(table.columns))
 
 

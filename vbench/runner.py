@@ -1,7 +1,8 @@
 """`vbench run`: score one model on one suite and store the result.
 
 suite -> test clips -> model.predict (validated) -> per-frame scores [V, S, T] + I3D features
-      -> store (one transaction per batch) -> best-of-N + summary + FVD/KVD -> finished run.
+      (+ truth scores of SM-MNIST suites with a `truth:` section, vbench.truth)
+      -> store (one transaction per batch) -> best-of-N + summary + FVD/KVD (+ truth) -> finished run.
 
 Everything that changes a number is in the manifest; the manifest's identity decides which
 unfinished run `--resume` continues. Sample k of test video v is drawn from a generator seeded by
@@ -29,17 +30,20 @@ from tqdm import tqdm
 import vbench
 from vbench import distributed
 from vbench.adapters import SampleRNG, model_name, predict_checked, resolve_model
-from vbench.data import load_test_clips
+from vbench.data import load_digit_source, load_test_clips
 from vbench.errors import ModelError, VBenchError
 from vbench.metrics import frame_metric
 from vbench.selection import best_sample, summarize
-from vbench.store import DEFAULT_STORE, Store
+from vbench.store import DEFAULT_STORE, TRUTH_PREFIX, Store
 from vbench.suite import Suite, load_suite
 
 PREDICTION_BUDGET_BYTES = 256 * 2**20   # float32 predictions held at once per predict() call
 STRIP_VIDEOS = 4        # the first test videos keep frames for the report's sample strips
 STRIP_RANDOM = 3        # random samples shown beside the ground truth and the best sample
 STRIP_SIZE = 64         # strip frames larger than this are shrunk (area average) to fit
+# Truth scores (vbench.truth.truth_video_scores) are stored as video_scores rows named "truth/<name>"
+# (store.TRUTH_PREFIX): these per-frame curves as [1, T], every other number as [1, 1].
+TRUTH_CURVES = ("position_w1", "position_w1_reference", "velocity_w1", "velocity_w1_reference")
 
 
 @dataclass
@@ -122,12 +126,14 @@ def build_manifest(request: RunRequest, suite: Suite, model: Any, num_samples: i
 class _Scorer:
     """Per-video scoring of predicted frames and extraction of FVD clips."""
 
-    def __init__(self, suite: Suite, device: torch.device, num_samples: int):
+    def __init__(self, suite: Suite, device: torch.device, num_samples: int, digits: np.ndarray | None = None):
         self.suite = suite
         self.metrics = {m: frame_metric(m, suite.profiles.get(m), device) for m in suite.frame_metrics}
         self.wants_fvd = any(m in suite.metrics for m in ("fvd", "kvd"))
         self.fvd_samples = min(suite.fvd_trials, num_samples)
+        self.num_samples = num_samples
         self.device = device
+        self.digits = digits            # uint8 [N, 32, 32]: the SM-MNIST digit source, for truth scores
 
     def score_video(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, np.ndarray]:
         """pred [S, T, C, H, W], target [T, C, H, W] -> {metric: [S, T]}, plus "diversity" [1, T]
@@ -141,6 +147,16 @@ class _Scorer:
             from vbench.metrics.lpips import diversity
             scores["diversity"] = diversity(pred, self.metrics["lpips"]).numpy()[None]   # [1, T]
         return scores
+
+    def truth_rows(self, pred: torch.Tensor, video: int) -> dict[str, np.ndarray]:
+        """pred [S, T, 1, H, W] of test video `video` -> {"truth/<name>": [1, T] curve or [1, 1] number}:
+        its samples against true futures from the simulator (vbench.truth.truth_video_scores)."""
+        from vbench.truth import truth_video_scores
+        suite = self.suite
+        scores = truth_video_scores(pred, video, self.digits, suite.seed, suite.context_frames,
+                                    suite.predicted_frames, suite.truth, device=self.device)
+        return {TRUTH_PREFIX + name: np.asarray(value, np.float64).reshape(1, -1)      # [1, T] or [1, 1]
+                for name, value in scores.items() if name not in ("video", "num_samples")}
 
     def fvd_clips(self, context: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
         """context [B, Tc, C, H, W], pred [B, S, T, C, H, W] -> clips [B, K, T', C, H, W] entering FVD."""
@@ -177,8 +193,9 @@ def run(request: RunRequest) -> str:
         raise VBenchError(f"--limit {request.limit}: suite '{suite.name}' has {suite.num_videos} test videos")
 
     clips = load_test_clips(suite, request.data_root, num_videos)           # uint8 [V, T, C, H, W]
+    digits = load_digit_source(suite, request.data_root) if suite.truth else None   # uint8 [N, 32, 32]
     manifest, identity = build_manifest(request, suite, model, num_samples, num_videos, device)
-    scorer = _Scorer(suite, device, num_samples)
+    scorer = _Scorer(suite, device, num_samples, digits)
 
     if ctx.active:
         manifest["environment"]["world_size"] = ctx.world
@@ -264,6 +281,9 @@ def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos:
         chunks.append(predict_checked(model, name, context, t, rng))      # [B, s, T, C, H, W]
     pred = torch.cat(chunks, dim=1)                                       # [B, S, T, C, H, W]
     per_video = [scorer.score_video(pred[i], target[i]) for i in range(len(videos))]
+    if suite.truth is not None:
+        for i, v in enumerate(videos):
+            per_video[i].update(scorer.truth_rows(pred[i], v))
     scores = {m: np.stack([pv[m] for pv in per_video]) for m in per_video[0]}    # [B, S, T]
     features = None
     in_fvd = [i for i, v in enumerate(videos) if v < suite.fvd_videos]   # only these enter FVD / KVD
@@ -271,7 +291,7 @@ def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos:
         fake = scorer.fvd_clips(context[in_fvd], pred[in_fvd])            # [B', K, T', C, H, W]
         features = {"fvd_fake": _i3d_features(fake.flatten(0, 1), suite, device)
                     .reshape(len(in_fvd), fake.shape[1], -1)}             # [B', K, 400]
-    strips = {v: sample_strip(clips[v], pred[i], {m: s[i] for m, s in scores.items()}, suite, v)
+    strips = {v: sample_strip(clips[v], pred[i], {m: scores[m][i] for m in scorer.metrics}, suite, v)
               for i, v in enumerate(videos) if v < STRIP_VIDEOS}
     return (scores, features, [videos[i] for i in in_fvd], {"context-echo": _context_echoes(context, pred, videos)},
             strips)
@@ -371,7 +391,18 @@ def _summarize(store: Store, run_id: str, suite: Suite, clips: np.ndarray, score
                                 "per_frame": per_video_frame.mean(axis=0).tolist()}
     if scorer.wants_fvd:
         summary["metrics"].update(_set_metrics(store, run_id, suite, clips, device, request.progress))
+    if suite.truth is not None:
+        from vbench.truth import summarize_truth
+        summary["truth"] = summarize_truth(truth_per_video(stored, videos, scorer.num_samples), suite.truth)
     return summary
+
+
+def truth_per_video(stored: dict[str, np.ndarray], videos: list[int], num_samples: int) -> list[dict[str, Any]]:
+    """The stored "truth/<name>" rows {name: [V, 1, T or 1]} back as `truth_video_scores` dicts, one per video."""
+    rows = {m.removeprefix(TRUTH_PREFIX): a.astype(np.float64) for m, a in stored.items() if m.startswith(TRUTH_PREFIX)}
+    return [{"video": v, "num_samples": num_samples,
+             **{name: a[i, 0] if name in TRUTH_CURVES else float(a[i, 0, 0]) for name, a in rows.items()}}
+            for i, v in enumerate(videos)]
 
 
 def _set_metrics(store: Store, run_id: str, suite: Suite, clips: np.ndarray,

@@ -2,7 +2,9 @@
 
 Tables
   runs          one row per run: manifest (JSON), status, summary (JSON) once finished
-  video_scores  per (run, test video, metric): float32 blob [S, T] (sample, predicted frame)
+  video_scores  per (run, test video, metric): float32 blob [S, T] (sample, predicted frame);
+                also "diversity" [1, T] and, for SM-MNIST suites with truth scores, "truth/<name>"
+                (TRUTH_PREFIX): per-frame curves [1, T], every other truth number [1, 1]
   video_features per (run, test video, kind): float32 blob [K, D] (I3D features of K clips)
   feature_cache I3D features of real clips, keyed by what determines them (suite, profile, weights)
   video_strips  per (run, test video) for the first few videos only: uint8 frames [R, T, C, H, W]
@@ -82,6 +84,7 @@ CREATE TABLE IF NOT EXISTS feature_cache (
 """
 
 DEFAULT_STORE = Path("vbench-results.sqlite")
+TRUTH_PREFIX = "truth/"      # video_scores rows of vbench.truth scores: "truth/coverage", "truth/position_w1", ...
 
 
 @dataclass(frozen=True)

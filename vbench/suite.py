@@ -4,6 +4,11 @@ A suite names everything that changes a number: data, resolution, context and pr
 test videos, samples, best-of-N selection, metric profiles, FVD frames / set size / trials, seed.
 Bump `version` whenever any of these changes. Unknown or missing keys are errors naming the key
 and the file.
+
+SM-MNIST suites may add a `truth:` mapping (`vbench.truth.TruthConfig`'s fields: k, distance,
+neighbours, with_fvd, truth_seed, fvd_profile, fvd_frames): the runner then also scores each
+video's samples against true futures drawn from the simulator. fvd_profile and fvd_frames default
+to the suite's FVD settings; the others to TruthConfig's defaults.
 """
 
 from __future__ import annotations
@@ -12,11 +17,14 @@ import dataclasses
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from vbench.errors import SuiteError
+
+if TYPE_CHECKING:
+    from vbench.truth import TruthConfig
 
 SUITES_DIR = Path(__file__).parent / "suites"
 
@@ -30,6 +38,10 @@ PROFILES = {
 DEFAULT_PROFILES = {metric: choices[0] for metric, choices in PROFILES.items()}
 FVD_FRAMES = ("context+predicted", "predicted")
 TASKS = ("prediction",)
+TRUTH_DATASETS = ("smmnist", "smmnist-mini")   # where the harness owns the simulator
+# truth key -> the type its value must have (a bool is not an int here)
+TRUTH_KEYS = {"k": int, "distance": str, "neighbours": int, "with_fvd": bool, "truth_seed": int,
+              "fvd_profile": str, "fvd_frames": str}
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,7 @@ class Suite:
     data_path: str = ""     # `folder` dataset only: the user's directory of videos, frame folders or arrays
     clip_stride: int = 0    # `folder` dataset only: frames between clip starts in a video (0 = clip length)
     references: tuple[dict, ...] = field(default=())   # published numbers, cited in reports
+    truth: TruthConfig | None = None   # SM-MNIST only: scores against the simulator's true futures
 
     @property
     def total_frames(self) -> int:
@@ -209,5 +222,42 @@ def parse_suite(data: Any, source: str = "<suite>") -> Suite:
 
     values = {k: data[k] for k in _FIELDS if k in data}
     values.update(metrics=tuple(metrics), profiles=profiles, references=tuple(references),
-                  description=description.strip())
+                  description=description.strip(), truth=_parse_truth(data, profiles, source))
     return Suite(**values)
+
+
+def _parse_truth(data: dict[str, Any], profiles: dict[str, str], source: str) -> TruthConfig | None:
+    """The suite's `truth:` mapping as a TruthConfig (None without one); FVD settings default from the suite's."""
+    if data.get("truth") is None:
+        return None
+    truth = data["truth"]
+    if data["dataset"] not in TRUTH_DATASETS:
+        raise SuiteError(f"{source}: key 'truth': only SM-MNIST suites know their true futures (dataset "
+                         f"{' or '.join(TRUTH_DATASETS)}); this suite's dataset is '{data['dataset']}'")
+    if not isinstance(truth, dict):
+        raise SuiteError(f"{source}: key 'truth': must be a mapping of {', '.join(TRUTH_KEYS)} (got {truth!r})")
+    unknown = sorted(set(truth) - set(TRUTH_KEYS), key=str)
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(str(key), TRUTH_KEYS, n=1)
+            hints.append(f"'truth.{key}'" + (f" (did you mean 'truth.{close[0]}'?)" if close else ""))
+        raise SuiteError(f"{source}: unknown key {', '.join(hints)}")
+    for key, value in truth.items():
+        kind = TRUTH_KEYS[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            what = {int: "an integer", str: "a string", bool: "a boolean (true or false)"}[kind]
+            raise SuiteError(f"{source}: key 'truth.{key}': must be {what} (got {value!r})")
+    if data["channels"] != 1:
+        raise SuiteError(f"{source}: key 'truth': SM-MNIST is grey, the suite must have channels 1")
+    values = {"fvd_profile": profiles.get("fvd", DEFAULT_PROFILES["fvd"]), "fvd_frames": data["fvd_frames"], **truth}
+    from vbench.truth import TruthConfig    # here, not at the top: it loads torch, which other suites never need
+    try:
+        config = TruthConfig(**values)
+    except ValueError as exc:
+        raise SuiteError(f"{source}: key 'truth': {exc}") from None
+    frames = data["predicted_frames"] + (data["context_frames"] if config.fvd_frames == "context+predicted" else 0)
+    if config.with_fvd and frames < 10:
+        raise SuiteError(f"{source}: key 'truth.with_fvd': FVD needs at least 10 frames per clip, "
+                         f"truth.fvd_frames '{config.fvd_frames}' gives {frames}")
+    return config

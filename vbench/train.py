@@ -20,8 +20,19 @@ pure function of (seed, s), and the torch RNG state is saved, so a resumed run c
 an uninterrupted one would.
 
 A trainable model is a *recipe* (`RECIPES`: short name -> "module:object") with
-`make_config(spec, suite, overrides)`, `config_from_dict(data, source)`, `build(config)` (a module with
-`training_loss(video) -> (loss, logs)`) and `optimizer(model)`.
+`make_config(spec, suite, overrides)`, `config_from_dict(data, source)` and `build(config)` (a module),
+plus either
+
+- `optimizer(model)`, with a module that has `training_loss(video) -> (loss, logs)`: the default update
+  (`loss_step`) steps that one optimiser on that loss; or
+- `optimizers(model) -> {name: Optimizer}` and `train_step(model, video, optimizers, amp) -> logs`, for
+  models that own their update (GANs: a discriminator step, then a generator step). `amp` (an `Amp`)
+  gives `amp.autocast()` for forward passes and `amp.step(loss, optimizer, name)` for the backward pass
+  and the (scaled) optimiser step; it refuses a non-finite loss before touching the parameters.
+
+Optional: `clip_frames(config)`, the frames of a training clip (default `n_ctx + n_train_fut`).
+`video` is float `[B, T, C, S, S]` in [0, 1] at the config's `image_size`. Every optimiser's state is
+saved in `last.pt` (by name), so `--resume` continues exactly.
 """
 
 from __future__ import annotations
@@ -50,6 +61,9 @@ RECIPES: dict[str, str] = {
     "svg_det": "baselines.svg.recipe:SVG_DET",
     "svg_fp": "baselines.svg.recipe:SVG_FP",
     "svg_lp": "baselines.svg.recipe:SVG_LP",
+    "hier_vrnn": "baselines.vrnn.recipe:HIER_VRNN", "vrnn_1l": "baselines.vrnn.recipe:VRNN_1L",
+    "vgan": "baselines.vgan.recipe:VGAN_UNCOND",
+    "vgan_cond": "baselines.vgan.recipe:VGAN_COND",
 }
 
 TRAIN_SEED = 1_000_003          # SM-MNIST training clips: seed TRAIN_SEED + config seed (tests use the suite seed)
@@ -90,6 +104,61 @@ def load_recipe(model: str) -> Any:
 def default_out(request: TrainRequest) -> Path:
     config = Path(request.config).stem if request.config not in ("full", "tiny") else request.config
     return Path("vbench-train") / f"{request.model}-{Path(request.suite).stem}-{config}"
+
+
+# ---------------------------------------------------------------------------------------------
+# One update
+
+
+class NonFiniteLoss(VBenchError):
+    def __init__(self, name: str, value: float):
+        super().__init__(f"{name} is {value}")
+        self.name, self.value = name, value
+
+
+class Amp:
+    """Mixed precision for a training step: autocast for forward passes, a grad scaler for fp16.
+
+    `stepped` says whether an optimiser has stepped in the current iteration (the loop resets it):
+    after a failure, the parameters are saved only if no optimiser of the failed iteration stepped.
+    """
+
+    def __init__(self, device: torch.device, enabled: bool, dtype: torch.dtype):
+        self.device_type, self.enabled, self.dtype = device.type, enabled, dtype
+        self.scaler = torch.amp.GradScaler("cuda", enabled=enabled and dtype == torch.float16)
+        self.stepped = False
+
+    def autocast(self):
+        return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.enabled)
+
+    def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, name: str = "loss") -> None:
+        """Zero `optimizer`'s gradients, backward `loss` (scaled), step `optimizer` (unscaled, skipped on inf)."""
+        value = loss.item()
+        if not math.isfinite(value):
+            raise NonFiniteLoss(name, value)
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(optimizer)
+        self.stepped = True
+
+
+def loss_step(model: torch.nn.Module, video: torch.Tensor, optimizers: dict[str, torch.optim.Optimizer],
+              amp: Amp) -> dict[str, float]:
+    """The default update: `model.training_loss(video) -> (loss, logs)`, one optimiser steps on the loss."""
+    (optimizer,) = optimizers.values()
+    with amp.autocast():
+        loss, logs = model.training_loss(video)
+    amp.step(loss, optimizer, "loss")
+    return logs
+
+
+def _load_optimizers(optimizers: dict[str, torch.optim.Optimizer], saved: dict[str, Any], path: Path) -> None:
+    if "param_groups" in saved:          # written when a recipe had one unnamed optimiser
+        saved = {name: saved for name in optimizers} if len(optimizers) == 1 else {}
+    if set(saved) != set(optimizers):
+        raise VBenchError(f"--resume: {path} holds optimisers {sorted(saved)}, the recipe has {sorted(optimizers)}")
+    for name, optimizer in optimizers.items():
+        optimizer.load_state_dict(saved[name])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,12 +309,16 @@ def train(request: TrainRequest) -> Path:
     amp_dtype = torch.bfloat16 if device.type == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
     torch.manual_seed(config.seed)
     model = recipe.build(config).to(device)
-    optimizer = recipe.optimizer(model)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)
+    if hasattr(recipe, "train_step"):
+        optimizers, train_step = recipe.optimizers(model), recipe.train_step
+    else:
+        optimizers, train_step = {"model": recipe.optimizer(model)}, loss_step
+    mixed = Amp(device, amp, amp_dtype)
+    scaler = mixed.scaler
     step, elapsed = 0, 0.0
     if state is not None:
         model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
+        _load_optimizers(optimizers, state["optimizer"], last)
         if state.get("scaler"):
             scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["rng"]["torch"])
@@ -260,14 +333,16 @@ def train(request: TrainRequest) -> Path:
         "command": request.command,
         "vbench_version": vbench.__version__, "torch": torch.__version__, "device": str(device), "amp": amp,
     }, indent=1) + "\n")
-    clips = TrainingClips(suite, request.data_root, config.seed, config.n_ctx + config.n_train_fut)
+    num_frames = recipe.clip_frames(config) if hasattr(recipe, "clip_frames") else config.n_ctx + config.n_train_fut
+    clips = TrainingClips(suite, request.data_root, config.seed, num_frames)
 
     def checkpoint() -> None:
         meta = {"format": CHECKPOINT_FORMAT, "model": request.model, "config": config.to_dict(),
                 "suite": {"name": suite.name, "version": suite.version, "dataset": suite.dataset},
                 "step": step, "elapsed_s": elapsed, "vbench_version": vbench.__version__}
         weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        save_atomic(dict(meta, state_dict=weights, optimizer=optimizer.state_dict(),
+        save_atomic(dict(meta, state_dict=weights,
+                         optimizer={name: opt.state_dict() for name, opt in optimizers.items()},
                          scaler=scaler.state_dict() if scaler.is_enabled() else None,
                          rng={"torch": torch.get_rng_state(),
                               "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}),
@@ -285,16 +360,15 @@ def train(request: TrainRequest) -> Path:
                 t0 = time.time()
                 video = torch.from_numpy(clips.batch(step, config.batch_size)).to(device).float() / 255.0
                 video = _resize(video, config.image_size)                     # [B, T, C, S, S]
-                with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
-                    loss, logs = model.training_loss(video)
-                if not math.isfinite(logs["loss"]):
-                    raise VBenchError(f"train {request.model}: loss is {logs['loss']} at step {step}; "
-                                      f"stopped (last good checkpoint: {last})")
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
+                mixed.stepped = False
+                try:
+                    logs = train_step(model, video, optimizers, mixed)
+                except NonFiniteLoss as exc:
+                    raise VBenchError(f"train {request.model}: {exc} at step {step}; "
+                                      f"stopped (last good checkpoint: {last})") from None
                 scaler.update()
                 step += 1
+                mixed.stepped = False
                 elapsed += time.time() - t0
                 window_steps += 1
                 running = {k: v if k not in running else 0.98 * running[k] + 0.02 * v for k, v in logs.items()}
@@ -311,9 +385,10 @@ def train(request: TrainRequest) -> Path:
         except KeyboardInterrupt:        # a second Ctrl-C: stop at once, keep the last saved checkpoint
             bar.close()
             raise
-        except Exception:                # parameters are only changed by a completed step: save them
+        except Exception:                # save, unless an optimiser of the failed iteration has stepped
             bar.close()
-            checkpoint()
+            if not mixed.stepped:
+                checkpoint()
             raise
     bar.close()
     checkpoint()

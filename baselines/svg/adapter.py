@@ -22,32 +22,16 @@ of video v is the same whatever the batch size or the samples asked for in the s
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from vbench.adapters import SampleRNG, VideoModel
-from vbench.errors import ModelError, VBenchError
+from vbench.errors import ModelError
 
+from baselines.loading import BATCHNORM_MODES, batchnorm_mode, bundled_checkpoint, load_trained, train_hint
 from baselines.svg.config import SKIP_SOURCES, SvgConfig
 from baselines.svg.model import SVG
-
-CHECKPOINTS_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
-BUNDLED_SUITE = "smmnist-mini"
-BATCHNORM_MODES = ("eval", "batch")
-
-
-def bundled_checkpoint(name: str) -> Path:
-    return CHECKPOINTS_DIR / f"{name}-{BUNDLED_SUITE}.pt"
-
-
-def train_hint(name: str) -> str:
-    return (f"train one with `vbench train --model {name} --suite SUITE --out DIR` (add `--config tiny` for a "
-            f"CPU-sized model) and pass `--checkpoint DIR/model.pt`")
-
 
 class _Svg(nn.Module, VideoModel):
     variant = ""
@@ -61,31 +45,12 @@ class _Svg(nn.Module, VideoModel):
             raise ModelError(f"{self.name}: skip_source must be one of {', '.join(SKIP_SOURCES)}, got {skip_source!r}")
         if batchnorm not in BATCHNORM_MODES:
             raise ModelError(f"{self.name}: batchnorm must be one of {', '.join(BATCHNORM_MODES)}, got {batchnorm!r}")
-        self.bundled = checkpoint is None
-        path = bundled_checkpoint(self.name) if self.bundled else Path(checkpoint).expanduser()
-        if self.bundled and not path.is_file():
-            raise ModelError(f"{self.name}: no --checkpoint given and the bundled checkpoint {path} is missing; "
-                             + train_hint(self.name))
-        from vbench.train import load_checkpoint
-        try:
-            payload = load_checkpoint(path)
-            config = SvgConfig.from_dict(payload["config"], str(path))
-        except (VBenchError, ValueError, KeyError) as exc:
-            raise ModelError(f"{self.name}: {exc}") from None
-        if config.variant != self.variant:
-            raise ModelError(f"{self.name}: checkpoint {path} holds an svg_{config.variant} model, not {self.name}")
-        self.svg = SVG(config)
-        try:
-            self.svg.load_state_dict(payload["state_dict"])
-        except RuntimeError as exc:
-            raise ModelError(f"{self.name}: checkpoint {path} does not match its config: {exc}") from None
-        self.config = config
-        self.trained_on = payload.get("suite", {}).get("name", "?")
-        self.steps_trained = int(payload.get("step", 0))
-        self.checkpoint_path = str(path)
-        self.checkpoint_sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-        self.resolution = config.image_size
-        self.skip_source = skip_source or config.skip_source
+        trained = load_trained(self.name, self.variant, checkpoint, SvgConfig.from_dict, SVG)
+        self.svg, self.config = trained.network, trained.config
+        self.bundled, self.trained_on, self.steps_trained = trained.bundled, trained.trained_on, trained.steps
+        self.checkpoint_path, self.checkpoint_sha256 = str(trained.path), trained.sha256
+        self.resolution = self.config.image_size
+        self.skip_source = skip_source or self.config.skip_source
         self.batchnorm = batchnorm
         self.eval()
 
@@ -103,23 +68,8 @@ class _Svg(nn.Module, VideoModel):
             raise ModelError(f"{where}: the bundled checkpoint is for SM-MNIST suites with {self.config.n_ctx} "
                              f"context frames, this suite gives {tc}; " + train_hint(self.name))
 
-    @contextlib.contextmanager
     def _batchnorm_mode(self):
-        """batchnorm='batch': BatchNorm layers use the batch's statistics and leave the running ones alone."""
-        if self.batchnorm == "eval":
-            yield
-            return
-        layers = [m for m in self.svg.modules() if isinstance(m, nn.BatchNorm2d)]
-        saved = [(m.training, m.momentum) for m in layers]
-        for m in layers:
-            m.train()
-            m.momentum = 0.0        # running = (1 - 0) * running + 0 * batch: unchanged
-        try:
-            yield
-        finally:
-            for m, (training, momentum) in zip(layers, saved):
-                m.train(training)
-                m.momentum = momentum
+        return batchnorm_mode(self.svg, self.batchnorm)
 
     def predict(self, context: torch.Tensor, num_future: int, num_samples: int, rng: SampleRNG) -> torch.Tensor:
         """context [B, Tc, C, S, S] in [0, 1] -> [B, num_samples, num_future, C, S, S] in [0, 1]."""

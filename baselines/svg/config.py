@@ -12,12 +12,11 @@ A config is built in one fixed order, each step overriding the previous one:
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
+from baselines import configs
+
 
 VARIANTS = ("det", "fp", "lp")
 BACKBONES = ("dcgan", "vgg")
@@ -92,36 +91,13 @@ TINY: dict[str, Any] = dict(backbone="dcgan", image_size=32, nf=8, g_dim=16, z_d
 
 
 def check_keys(data: Any, source: str) -> None:
-    if not isinstance(data, dict):
-        raise ValueError(f"{source}: an SVG config must be a mapping of keys to values")
-    unknown = sorted(set(data) - set(FIELDS))
-    if unknown:
-        hints = [f"'{k}'" + (f" (did you mean '{m[0]}'?)" if (m := difflib.get_close_matches(str(k), FIELDS, 1))
-                             else "") for k in unknown]
-        raise ValueError(f"{source}: unknown SVG config key {', '.join(hints)}; known: {', '.join(FIELDS)}")
+    configs.check_keys(data, FIELDS, "SVG", source)
 
 
 def make_config(variant: str, spec: str, dataset: str, channels: int, resolution: int, n_ctx: int,
                 n_train_fut: int, overrides: dict[str, Any] | None = None) -> SvgConfig:
     """The config for training `variant` on a suite's data: `spec` is `full`, `tiny` or a YAML file."""
-    file_keys: dict[str, Any] = {}
-    base = spec
-    if spec not in ("full", "tiny"):
-        path = Path(spec)
-        if path.suffix not in (".yaml", ".yml") or not path.is_file():
-            raise ValueError(f"--config {spec!r}: expected 'full', 'tiny' or an existing .yaml file")
-        try:
-            file_keys = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{path}: not valid YAML: {exc}") from None
-        if not isinstance(file_keys, dict):
-            raise ValueError(f"{path}: an SVG config must be a mapping of keys to values")
-        base = file_keys.pop("base", "full")
-        if base not in ("full", "tiny"):
-            raise ValueError(f"{path}: 'base' must be 'full' or 'tiny', got {base!r}")
-        check_keys(file_keys, str(path))
-        if "variant" in file_keys and file_keys["variant"] != variant:
-            raise ValueError(f"{path}: variant {file_keys['variant']!r} does not match the model (svg_{variant})")
+    base, file_keys = configs.read_spec(spec, FIELDS, "SVG", variant, f"svg_{variant}")
     if base == "full":
         if dataset not in FULL:
             raise ValueError(f"no paper-size SVG config for dataset '{dataset}' (have: {', '.join(FULL)}); "

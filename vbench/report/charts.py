@@ -65,10 +65,12 @@ def _x_ticks(frames: Sequence[int]) -> list[int]:
 
 def curve_chart(title: str, frames: Sequence[int], best: Sequence[float], mean: Sequence[float],
                 low: Sequence[float] | None = None, high: Sequence[float] | None = None,
-                width: int = WIDTH, height: int = HEIGHT) -> dict[str, Any]:
+                width: int = WIDTH, height: int = HEIGHT,
+                labels: tuple[str, str] = ("best-of-N", "mean-of-N")) -> dict[str, Any]:
     """Geometry of one per-frame chart: paths, ticks and plot box in SVG units (a plain dict).
 
     frames [T] (x), best [T] (solid line), mean [T] (dashed), low/high [T] (band around best; None: no band).
+    labels: the legend's names of the solid and the dashed line.
     """
     t = len(frames)
     if not t or len(best) != t or len(mean) != t or (low is None) != (high is None) \
@@ -93,7 +95,7 @@ def curve_chart(title: str, frames: Sequence[int], best: Sequence[float], mean: 
 
     xs = [x(f) for f in frames]
     return {
-        "width": width, "height": height, "title": title, "box": box,
+        "width": width, "height": height, "title": title, "box": box, "labels": list(labels),
         "best": line_path(xs, [y(v) for v in best]),
         "mean": line_path(xs, [y(v) for v in mean]),
         "band": band_path(xs, [y(v) for v in low], [y(v) for v in high]) if low is not None else None,

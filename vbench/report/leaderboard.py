@@ -4,8 +4,11 @@ Per-frame metrics (SSIM, PSNR, LPIPS): best-of-N and mean-of-N, each with its pe
 interval over test videos. Set metrics (FVD, KVD): mean ± std over trials and, where the run's
 I3D features are in the store, a basic-bootstrap interval over videos. Diversity (mean pairwise
 LPIPS between samples) when a run's summary holds `"diversity": {"profile", "mean", "per_video"}`;
-no arrow, since more diverse is not by itself better. Rows are ranked by the suite's first metric; every other row is compared with the top
-row by a paired bootstrap of the per-video difference on the same test videos.
+no arrow, since more diverse is not by itself better. Truth scores of SM-MNIST suites (summary
+`"truth"`, vbench.truth): coverage, precision, position W1 and bounce-velocity W1, each the mean
+over test videos with its bootstrap interval, beside what a perfect model gets (coverage) or the
+simulator's own noise floor (W1s). Rows are ranked by the suite's first metric; every other row is
+compared with the top row by a paired bootstrap of the per-video difference on the same test videos.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from vbench.stats import DEFAULT_RESAMPLES, Interval, bootstrap_ci, bootstrap_se
 from vbench.store import RunRecord
 
 SET_RESAMPLES = 1_000    # set metrics recompute a distance per resample: at most this many resamples
+TRUTH_COLUMNS = {"coverage": "coverage", "precision": "precision", "position_w1": "position W1",
+                 "bounce_velocity_w1": "bounce velocity W1"}   # summary["truth"] key -> column label
 ARROWS = {True: "↑", False: "↓"}
 EMPTY = {"value": None, "ci": None, "mean": None, "mean_ci": None}   # a metric the run does not have
 
@@ -35,13 +40,22 @@ def columns_of(runs: list[RunRecord]) -> list[dict[str, Any]]:
     for r in runs:
         for metric, s in r.summary["metrics"].items():
             if all(c["metric"] != metric for c in columns):
-                columns.append({"metric": metric, "kind": "frame" if "best" in s else "set",
+                columns.append({"metric": metric, "label": metric.upper(), "kind": "frame" if "best" in s else "set",
                                 "profile": s["profile"], "higher_is_better": s["higher_is_better"],
                                 "arrow": ARROWS[s["higher_is_better"]]})
     stored = [r.summary["diversity"] for r in runs if r.summary.get("diversity")]
     if stored:
-        columns.append({"metric": "diversity", "kind": "diversity", "profile": stored[0].get("profile"),
-                        "higher_is_better": None, "arrow": ""})
+        columns.append({"metric": "diversity", "label": "DIVERSITY", "kind": "diversity",
+                        "profile": stored[0].get("profile"), "higher_is_better": None, "arrow": ""})
+    truths = [r.summary["truth"] for r in runs if r.summary.get("truth")]
+    for name, label in TRUTH_COLUMNS.items():
+        present = [t for t in truths if t.get(name)]
+        if present:
+            config = present[0].get("config") or {}
+            columns.append({"metric": f"truth-{name}", "truth": name, "label": label, "kind": "truth",
+                            "profile": f"truth K={config.get('k')}, {config.get('distance')}",
+                            "higher_is_better": present[0][name]["higher_is_better"],
+                            "arrow": ARROWS[present[0][name]["higher_is_better"]]})
     return columns
 
 
@@ -68,6 +82,13 @@ def _cell(column: dict[str, Any], run: RunRecord, resamples: int,
     if column["kind"] == "diversity":
         d = run.summary.get("diversity")
         return {"value": d["mean"], "ci": _ci(d.get("per_video"), resamples)} if d else dict(EMPTY)
+    if column["kind"] == "truth":
+        t = (run.summary.get("truth") or {}).get(column["truth"])
+        if not t or t["mean"] is None:
+            return dict(EMPTY, perfect=None, floor=None)
+        defined = [v for v in t["per_video"] if v is not None]   # undefined where no spread / no wall touch
+        return {"value": t["mean"], "ci": _ci(defined, resamples), "videos": len(defined),
+                "perfect": t.get("perfect_model_expected"), "floor": t.get("reference_mean")}
     s = run.summary["metrics"].get(column["metric"])
     if s is None:
         return dict(EMPTY)

@@ -3,7 +3,9 @@
 Per-frame curves: x = frame index in the full clip (context + 1 ... context + T), y = the metric;
 the best-of-N line (mean over test videos of the chosen sample's frame) with its 95% band, the
 bootstrap over test videos of each frame, and the mean-of-N line. Bands need the per-video scores
-`[V, S, T]` from the store; without them the lines are drawn alone.
+`[V, S, T]` from the store; without them the lines are drawn alone. Runs with truth scores
+(SM-MNIST, summary "truth") add position and velocity W1 per frame: the model's curve with its band
+and the simulator's own (its noise floor, dashed).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from vbench.report.charts import curve_chart
 from vbench.report.strips import write_gif, write_png
 from vbench.stats import DEFAULT_RESAMPLES, bootstrap_ci, bootstrap_ci_columns
-from vbench.store import RunRecord
+from vbench.store import TRUTH_PREFIX, RunRecord
 
 
 def score_rows(metrics: dict[str, Any], resamples: int = DEFAULT_RESAMPLES) -> list[dict[str, Any]]:
@@ -53,6 +55,53 @@ def curves(run: RunRecord, scores: dict[str, np.ndarray], resamples: int = DEFAU
         title = f"{name.upper()} {'↑' if s['higher_is_better'] else '↓'} ({s['profile']})"
         chart = curve_chart(title, frames, best, mean, low, high)
         chart.update(metric=name, banded=low is not None)
+        charts.append(chart)
+    return charts
+
+
+TRUTH_SCORES = {"coverage": "coverage", "precision": "precision", "position_w1": "position W1 (px)",
+                "velocity_w1": "velocity W1 (px/frame)", "bounce_velocity_w1": "bounce velocity W1 (px/frame)",
+                "fvd": "conditional FVD", "kvd": "conditional KVD"}
+
+
+def truth_rows(truth: dict[str, Any] | None, resamples: int = DEFAULT_RESAMPLES) -> list[dict[str, Any]]:
+    """The run's truth scores table: mean over the test videos where defined, its interval, and beside
+    it what a perfect model is expected to score (coverage) or the simulator's noise floor (W1s)."""
+    rows = []
+    for name, label in TRUTH_SCORES.items():
+        s = (truth or {}).get(name)
+        if not s:
+            continue
+        defined = [v for v in s["per_video"] if v is not None]
+        ci = bootstrap_ci(np.asarray(defined), resamples=resamples) if defined else None
+        rows.append({"name": name, "label": label, "arrow": "↑" if s["higher_is_better"] else "↓",
+                     "mean": s["mean"], "ci": ci, "videos": len(defined),
+                     "perfect": s.get("perfect_model_expected"), "floor": s.get("reference_mean")})
+    return rows
+
+
+TRUTH_CURVES = {"position_w1": "POSITION W1 ↓ (px)", "velocity_w1": "VELOCITY W1 ↓ (px/frame)"}
+
+
+def truth_curves(run: RunRecord, scores: dict[str, np.ndarray],
+                 resamples: int = DEFAULT_RESAMPLES) -> list[dict[str, Any]]:
+    """Per-frame W1 charts of a run with truth scores: the model (solid, band over test videos from the
+    stored rows "truth/<name>" [V, 1, T]) and the simulator's reference, its noise floor (dashed)."""
+    truth = (run.summary or {}).get("truth") or {}
+    context = run.manifest["suite"]["context_frames"]
+    charts = []
+    for name, title in TRUTH_CURVES.items():
+        if name not in truth:
+            continue
+        model, floor = truth[name]["per_frame"], truth[name]["reference_per_frame"]
+        frames = [context + t + 1 for t in range(len(model))]
+        low = high = None
+        stored = scores.get(TRUTH_PREFIX + name)
+        if stored is not None and stored.shape[0] == len(truth["videos"]) and stored.shape[2] == len(model):
+            intervals = bootstrap_ci_columns(stored[:, 0].astype(np.float64), resamples=resamples)
+            low, high = [i.low for i in intervals], [i.high for i in intervals]
+        chart = curve_chart(title, frames, model, floor, low, high, labels=("model", "simulator (noise floor)"))
+        chart.update(metric=name, banded=low is not None, floor=floor)
         charts.append(chart)
     return charts
 

@@ -1,0 +1,49 @@
+"""Reading a bundled model's training config: `--config full|tiny|file.yaml`, checked strictly.
+
+Shared by the config modules of every trainable baseline (svg, vrnn, vgan): each keeps its own
+dataclass, paper-size and tiny values; this module only reads and checks what the user gives.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+BASES = ("full", "tiny")
+
+
+def check_keys(data: Any, fields: list[str], kind: str, source: str) -> None:
+    """`data` must be a mapping whose keys are all `fields` of the `kind` (e.g. "SVG") config."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: a {kind} config must be a mapping of keys to values")
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        hints = [f"'{k}'" + (f" (did you mean '{m[0]}'?)" if (m := difflib.get_close_matches(str(k), fields, 1))
+                             else "") for k in unknown]
+        raise ValueError(f"{source}: unknown {kind} config key {', '.join(hints)}; known: {', '.join(fields)}")
+
+
+def read_spec(spec: str, fields: list[str], kind: str, variant: str, model: str) -> tuple[str, dict[str, Any]]:
+    """`spec` = full | tiny | path.yaml -> (base, keys the file sets). A file names its `base` (default
+    full) and overrides any field; its `variant`, if given, must be the trained model's."""
+    if spec in BASES:
+        return spec, {}
+    path = Path(spec)
+    if path.suffix not in (".yaml", ".yml") or not path.is_file():
+        raise ValueError(f"--config {spec!r}: expected 'full', 'tiny' or an existing .yaml file")
+    try:
+        keys = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(keys, dict):
+        raise ValueError(f"{path}: a {kind} config must be a mapping of keys to values")
+    base = keys.pop("base", "full")
+    if base not in BASES:
+        raise ValueError(f"{path}: 'base' must be 'full' or 'tiny', got {base!r}")
+    check_keys(keys, fields, kind, str(path))
+    if "variant" in keys and keys["variant"] != variant:
+        raise ValueError(f"{path}: variant {keys['variant']!r} does not match the model ({model})")
+    return base, keys
