@@ -140,3 +140,58 @@ def test_cli_train_then_run(suite, tmp_path, capsys):
     assert main(["run", "--suite", str(suite), "--model", "svg_fp", "--checkpoint", str(out / "model.pt"),
                  "--store", str(tmp_path / "s.sqlite"), "--no-progress"]) == 0
     assert main(["train", "--model", "svg_fp", "--suite", str(suite), "--steps", "0"]) == 2
+
+
+@pytest.mark.slow
+def test_torchrun_training_equals_one_process_on_the_whole_batch(suite, tmp_path):
+    """2 gloo processes, each on half of every batch, with gradients averaged by DDP, reach the weights of
+    one process that accumulates the two halves' mean losses (svg_det: no noise, so exactly comparable)."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from baselines.svg.recipe import SVG_DET
+    from vbench.adapters import _resize
+    from test_distributed import _free_port
+
+    out = tmp_path / "ddp"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
+                           "127.0.0.1", "--master_port", str(_free_port()), "-m", "vbench", "train", "--model",
+                           "svg_det", "--suite", str(suite), "--config", "tiny", "--steps", "2", "--batch-size", "4",
+                           "--out", str(out), "--no-progress"], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("checkpoints in") == 1                      # rank 0 alone speaks and writes
+    ddp = load_checkpoint(out / "model.pt")
+    assert ddp["step"] == 2 and json.loads((out / "config.json").read_text())["world_size"] == 2
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        config = SVG_DET.config_from_dict(ddp["config"], "ddp")
+        torch.manual_seed(config.seed)
+        model = SVG_DET.build(config).train()
+        optimizer = SVG_DET.optimizer(model)
+        clips = TrainingClips(load_suite(str(suite)), None, config.seed, config.n_ctx + config.n_train_fut)
+        for step in range(2):
+            video = _resize(torch.from_numpy(clips.batch(step, 4)).float() / 255.0, config.image_size)
+            optimizer.zero_grad()
+            for half in (video[:2], video[2:]):
+                (model.training_loss(half)[0] / 2).backward()
+            optimizer.step()
+    finally:
+        torch.set_num_threads(threads)
+    for name, value in model.named_parameters():
+        assert torch.allclose(value, ddp["state_dict"][name], atol=1e-5), name
+    torch.manual_seed(config.seed)
+    initial = dict(SVG_DET.build(config).named_parameters())
+    assert any(not torch.allclose(initial[n], v, atol=1e-4) for n, v in model.named_parameters())   # it trained
+
+
+def test_gan_recipes_are_refused_under_torchrun(monkeypatch, suite, tmp_path):
+    from vbench import distributed
+    monkeypatch.setattr(distributed, "init_from_env", lambda device: distributed.Context(rank=0, world=2))
+    with pytest.raises(VBenchError, match="owns its update .* not supported yet"):
+        train(request(suite, tmp_path / "gan", model="vgan_cond"))
+    with pytest.raises(VBenchError, match="batch size 3 must be divisible by the 2 processes"):
+        train(request(suite, tmp_path / "odd", batch_size=3))

@@ -213,6 +213,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("\ninterrupted: the last periodic checkpoint is kept; continue with the same command plus --resume",
               file=sys.stderr)
         return 130
+    from vbench.distributed import is_main_process
+    if not is_main_process():
+        return 0
     if args.model in UNCONDITIONAL:
         print(f"checkpoints in {out}: {args.model} is an unconditional generator; prediction suites cannot score it "
               "(generation suites are not implemented yet)")

@@ -53,6 +53,7 @@ import torch
 from tqdm import tqdm
 
 import vbench
+from vbench import distributed
 from vbench.adapters import _resize   # the conversion the runner applies to a model's frames at test time
 from vbench.errors import VBenchError
 from vbench.suite import Suite, load_suite
@@ -275,6 +276,62 @@ class _StopFlag:
 # The loop
 
 
+# ---------------------------------------------------------------------------------------------
+# Past one process: `torchrun --nproc_per_node N -m vbench train ...`
+
+
+class _LossModule(torch.nn.Module):
+    """`model.training_loss` as a forward pass, so that DistributedDataParallel sees (and syncs) it."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, video: torch.Tensor):
+        return self.model.training_loss(video)
+
+
+class _Replica:
+    """What `loss_step` needs (`training_loss`), through DDP: gradients are averaged over the ranks."""
+
+    def __init__(self, model: torch.nn.Module, device: torch.device):
+        from torch.nn.parallel import DistributedDataParallel
+        self.ddp = DistributedDataParallel(_LossModule(model), device_ids=[device] if device.type == "cuda" else None)
+
+    def training_loss(self, video: torch.Tensor):
+        return self.ddp(video)
+
+
+def _replicated(recipe: Any, model: torch.nn.Module, train_step: Any, batch_size: int,
+                ctx: distributed.Context, device: torch.device) -> tuple[Any, int]:
+    """The update of one rank under torchrun and its share of each batch.
+
+    Every rank takes a contiguous `batch_size / world` slice of the step's batch (the same batches as
+    one process), DDP averages the gradients, so the optimiser sees the gradient of the whole batch's
+    mean loss. BatchNorm layers normalise with their rank's slice (as they would in a smaller batch).
+    """
+    if train_step is not loss_step:
+        raise VBenchError(f"vbench train: {getattr(recipe, 'name', 'this model')} owns its update (a GAN); "
+                          "training it under torchrun is not supported yet: train it in one process")
+    if batch_size % ctx.world:
+        raise VBenchError(f"vbench train: the batch size {batch_size} must be divisible by the {ctx.world} "
+                          "processes of torchrun (--batch-size)")
+    replica = _Replica(model, device)
+    return (lambda model, video, optimizers, amp: loss_step(replica, video, optimizers, amp)), batch_size // ctx.world
+
+
+def _stopping(flag: "_StopFlag", ctx: distributed.Context) -> bool:
+    """Stop after this step? Under torchrun every rank stops at the same step if any rank was signalled."""
+    return not ctx.all_ok(not flag.stop) if ctx.active else flag.stop
+
+
+def _mean_over_ranks(logs: dict[str, float], device: torch.device) -> dict[str, float]:
+    import torch.distributed as dist
+    values = torch.tensor(list(logs.values()), dtype=torch.float64, device=device)   # [K]
+    dist.all_reduce(values)
+    return dict(zip(logs, (values / dist.get_world_size()).tolist()))
+
+
 def train(request: TrainRequest) -> Path:
     """Train (or continue training) and return the folder holding last.pt / model.pt / config.json."""
     recipe = load_recipe(request.model)
@@ -304,7 +361,8 @@ def train(request: TrainRequest) -> Path:
                           "or choose another --out")
 
     from vbench.runner import pick_device
-    device = pick_device(request.device)
+    ctx = distributed.init_from_env(request.device)
+    device = pick_device(ctx.device(request.device))
     amp = device.type == "cuda" if request.amp is None else request.amp
     amp_dtype = torch.bfloat16 if device.type == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
     torch.manual_seed(config.seed)
@@ -313,6 +371,8 @@ def train(request: TrainRequest) -> Path:
         optimizers, train_step = recipe.optimizers(model), recipe.train_step
     else:
         optimizers, train_step = {"model": recipe.optimizer(model)}, loss_step
+    if ctx.active:
+        train_step, local_batch = _replicated(recipe, model, train_step, config.batch_size, ctx, device)
     mixed = Amp(device, amp, amp_dtype)
     scaler = mixed.scaler
     step, elapsed = 0, 0.0
@@ -327,16 +387,19 @@ def train(request: TrainRequest) -> Path:
         step, elapsed = int(state["step"]), float(state["elapsed_s"])
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps({
-        "model": request.model, "config": config.to_dict(),
-        "suite": {"name": suite.name, "version": suite.version, "dataset": suite.dataset},
-        "command": request.command,
-        "vbench_version": vbench.__version__, "torch": torch.__version__, "device": str(device), "amp": amp,
-    }, indent=1) + "\n")
+    if ctx.is_main:
+        (out / "config.json").write_text(json.dumps({
+            "model": request.model, "config": config.to_dict(),
+            "suite": {"name": suite.name, "version": suite.version, "dataset": suite.dataset},
+            "command": request.command, "world_size": ctx.world,
+            "vbench_version": vbench.__version__, "torch": torch.__version__, "device": str(device), "amp": amp,
+        }, indent=1) + "\n")
     num_frames = recipe.clip_frames(config) if hasattr(recipe, "clip_frames") else config.n_ctx + config.n_train_fut
     clips = TrainingClips(suite, request.data_root, config.seed, num_frames)
 
     def checkpoint() -> None:
+        if not ctx.is_main:          # rank 0 writes; the replicas hold the same weights
+            return
         meta = {"format": CHECKPOINT_FORMAT, "model": request.model, "config": config.to_dict(),
                 "suite": {"name": suite.name, "version": suite.version, "dataset": suite.dataset},
                 "step": step, "elapsed_s": elapsed, "vbench_version": vbench.__version__}
@@ -351,14 +414,18 @@ def train(request: TrainRequest) -> Path:
 
     model.train()
     bar = tqdm(total=config.steps, initial=step, desc=f"train {request.model} on {suite.name}", unit="it",
-               disable=not request.progress, dynamic_ncols=True)
+               disable=not request.progress or not ctx.is_main, dynamic_ncols=True)
     running: dict[str, float] = {}
     window_start, window_steps = time.time(), 0
-    with _StopFlag() as flag, open(out / "log.jsonl", "a") as log:
+    with _StopFlag() as flag, open(out / "log.jsonl", "a") if ctx.is_main else open(os.devnull, "w") as log:
         try:
-            while step < config.steps and not flag.stop:
+            while step < config.steps and not _stopping(flag, ctx):
                 t0 = time.time()
-                video = torch.from_numpy(clips.batch(step, config.batch_size)).to(device).float() / 255.0
+                batch = clips.batch(step, config.batch_size)                  # uint8 [B, T, C, H, W]
+                if ctx.active:   # this rank's share of the step's batch; its own noise, a function of the step
+                    batch = batch[ctx.rank * local_batch:(ctx.rank + 1) * local_batch]
+                    torch.manual_seed(int(np.random.SeedSequence([config.seed, step, ctx.rank]).generate_state(1)[0]))
+                video = torch.from_numpy(batch).to(device).float() / 255.0
                 video = _resize(video, config.image_size)                     # [B, T, C, S, S]
                 mixed.stepped = False
                 try:
@@ -367,6 +434,8 @@ def train(request: TrainRequest) -> Path:
                     raise VBenchError(f"train {request.model}: {exc} at step {step}; "
                                       f"stopped (last good checkpoint: {last})") from None
                 scaler.update()
+                if ctx.active:
+                    logs = _mean_over_ranks(logs, device)
                 step += 1
                 mixed.stepped = False
                 elapsed += time.time() - t0
@@ -392,7 +461,7 @@ def train(request: TrainRequest) -> Path:
             raise
     bar.close()
     checkpoint()
-    if flag.stop and step < config.steps:
+    if step < config.steps and ctx.is_main:
         print(f"stopped at step {step}/{config.steps}; continue with the same command plus --resume",
               file=sys.stderr)
     return out
