@@ -14,7 +14,10 @@ from baselines.vrnn.nets import ResBlock
 from conftest import write_suite
 from vbench.adapters import MODELS, SampleRNG, predict_checked, resolve_model
 from vbench.errors import ModelError
-from vbench.runner import RunRequest, run
+from vbench.data import load_test_clips
+from vbench.report.leaderboard import columns_of
+from vbench.runner import ELBO_DRAWS, ELBO_STREAM, RunRequest, run
+from vbench.suite import load_suite
 from vbench.store import Store
 from vbench.train import RECIPES, TrainRequest, train
 
@@ -377,6 +380,17 @@ def test_runner_scores_both_models_on_a_tiny_suite(checkpoints, tmp_path):
             record = s.run(run_id)
         assert record.status == "finished" and record.manifest["num_samples"] == 3
         assert 0 < record.summary["metrics"]["ssim"]["best"]["mean"] <= 1
+        elbo = record.summary["likelihood"]["negative_elbo"]
+        assert len(elbo["per_video"]) == record.summary["num_videos"] and elbo["draws"] == ELBO_DRAWS
+        # the stored value is the model's own negative ELBO of the true future, from the ELBO streams
+        suite = load_suite(str(checkpoints["suite"]))
+        clip = torch.from_numpy(load_test_clips(suite)[[1]]).float() / 255.0        # [1, T, C, H, W]
+        model = resolve_model(name, {}, str(checkpoints[name]))
+        direct = model.negative_elbo(clip[:, :suite.context_frames], clip[:, suite.context_frames:],
+                                     SampleRNG(suite.seed, [1], range(ELBO_STREAM, ELBO_STREAM + ELBO_DRAWS)))
+        assert elbo["per_video"][1] == pytest.approx(float(direct[0]), rel=1e-5)
+    with Store(store) as s:
+        assert "−ELBO" in [c["label"] for c in columns_of(s.runs())]
 
 
 def test_bundled_checkpoint_is_the_default_for_smmnist_and_refuses_other_suites(tmp_path):
@@ -393,3 +407,10 @@ def test_bundled_checkpoint_is_the_default_for_smmnist_and_refuses_other_suites(
     with pytest.raises(ModelError, match=r"bundled checkpoint is for SM-MNIST suites with 5 context frames, this suite "
                                          r"gives 10.*vbench train"):
         _predict(model, video(b=1, t=10, c=1, size=64), [0], [0])
+
+
+def test_a_non_finite_elbo_fails_the_run_with_the_model_named(checkpoints, tmp_path, monkeypatch):
+    monkeypatch.setattr(HierVrnn, "negative_elbo", lambda self, context, future, rng: torch.full((len(context),), math.nan))
+    with pytest.raises(ModelError, match=r"model 'hier_vrnn': negative_elbo must return 4 finite values"):
+        run(RunRequest(suite=str(checkpoints["suite"]), model="hier_vrnn", checkpoint=str(checkpoints["hier_vrnn"]),
+                       store=tmp_path / "s.sqlite", batch_size=4, progress=False))

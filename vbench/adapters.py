@@ -57,6 +57,12 @@ class VideoModel:
       value_range  range of the values the model reads and writes; the harness converts
       resolution   square frame size the model works at, or None for "whatever the suite uses"
       min_context  fewest context frames the model can work from
+
+    Optional, for likelihood models: `negative_elbo(context, future, rng) -> [B]`, the negative ELBO of
+    each video's true `future` given its `context` (float [B, T, C, H, W] in [0, 1] at the suite's
+    resolution; `rng` a SampleRNG for posterior draws). The runner stores it per video beside the
+    other scores and the leaderboard shows it (lower is better; comparable only between models with
+    the same likelihood and resolution).
     """
 
     name: str = ""

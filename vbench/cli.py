@@ -251,6 +251,10 @@ def format_summary(record) -> str:
                      f"(perfect ≈ {mean('coverage', 'perfect_model_expected')}), precision {mean('precision')}, "
                      f"position W1 {mean('position_w1')} px (noise floor {mean('position_w1', 'reference_mean')}), "
                      f"velocity W1 {mean('velocity_w1')} px/frame (noise floor {mean('velocity_w1', 'reference_mean')})")
+    elbo = (record.summary.get("likelihood") or {}).get("negative_elbo")
+    if elbo:
+        lines.append(f"{'-ELBO↓':<8} {'nats/frame':<12} {elbo['mean']:>12.4f}   (of the true futures, "
+                     f"{elbo['draws']} posterior draws each)")
     for flag, videos in record.summary.get("flags", {}).items():
         lines.append(f"warning: {flag} on {len(videos)} of {record.manifest['num_videos']} test videos "
                      f"(e.g. {', '.join(map(str, videos[:5]))})" + FLAG_HINTS.get(flag, ""))

@@ -59,6 +59,9 @@ def run_record(run: RunRecord, full: bool = False) -> dict[str, Any]:
                 record[f"truth_{name}_reference"] = truth[name]["reference_mean"]
     if truth:
         record["truth_k"] = truth["config"]["k"]
+    elbo = ((run.summary or {}).get("likelihood") or {}).get("negative_elbo")
+    if elbo:
+        record["negative_elbo"] = elbo["mean"]       # nats per predicted frame (likelihood models)
     if run.summary:
         record["wall_time_s"] = run.summary.get("wall_time_s")
     if full:

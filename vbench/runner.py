@@ -41,6 +41,11 @@ PREDICTION_BUDGET_BYTES = 256 * 2**20   # float32 predictions held at once per p
 STRIP_VIDEOS = 4        # the first test videos keep frames for the report's sample strips
 STRIP_RANDOM = 3        # random samples shown beside the ground truth and the best sample
 STRIP_SIZE = 64         # strip frames larger than this are shrunk (area average) to fit
+# Likelihood models (an adapter with `negative_elbo(context, future, rng) -> [B]`): the ELBO of each test
+# video's true future, averaged over ELBO_DRAWS posterior draws taken from sample streams ELBO_STREAM.. of
+# the SampleRNG (apart from the streams of the predicted samples), stored as the per-video row "nelbo".
+ELBO_DRAWS = 4
+ELBO_STREAM = 1_000_000
 # Truth scores (vbench.truth.truth_video_scores) are stored as video_scores rows named "truth/<name>"
 # (store.TRUTH_PREFIX): these per-frame curves as [1, T], every other number as [1, 1].
 TRUTH_CURVES = ("position_w1", "position_w1_reference", "velocity_w1", "velocity_w1_reference")
@@ -284,6 +289,9 @@ def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos:
     if suite.truth is not None:
         for i, v in enumerate(videos):
             per_video[i].update(scorer.truth_rows(pred[i], v))
+    if hasattr(model, "negative_elbo"):
+        for i, value in enumerate(_negative_elbo(model, name, context, target, suite, videos, device)):
+            per_video[i]["nelbo"] = np.array([[value]])                  # [1, 1]
     scores = {m: np.stack([pv[m] for pv in per_video]) for m in per_video[0]}    # [B, S, T]
     features = None
     in_fvd = [i for i, v in enumerate(videos) if v < suite.fvd_videos]   # only these enter FVD / KVD
@@ -295,6 +303,24 @@ def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos:
               for i, v in enumerate(videos) if v < STRIP_VIDEOS}
     return (scores, features, [videos[i] for i in in_fvd], {"context-echo": _context_echoes(context, pred, videos)},
             strips)
+
+
+def _negative_elbo(model: Any, name: str, context: torch.Tensor, target: torch.Tensor, suite: Suite,
+                   videos: list[int], device: torch.device) -> np.ndarray:
+    """The model's negative ELBO of each video's true future given its context -> float64 [B], checked."""
+    rng = SampleRNG(suite.seed, videos, range(ELBO_STREAM, ELBO_STREAM + ELBO_DRAWS), device)
+    try:
+        with torch.no_grad():
+            values = model.negative_elbo(context, target, rng)
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"model '{name}': negative_elbo raised {type(exc).__name__}: {exc}") from exc
+    values = values.detach().cpu().double().numpy() if isinstance(values, torch.Tensor) else np.asarray(values, float)
+    if values.shape != (len(videos),) or not np.isfinite(values).all():
+        raise ModelError(f"model '{name}': negative_elbo must return {len(videos)} finite values, one per video; "
+                         f"got shape {values.shape} with values {values.ravel()[:4]}")
+    return values
 
 
 def sample_strip(clip: np.ndarray, pred: torch.Tensor, scores: dict[str, np.ndarray], suite: Suite,
@@ -389,6 +415,11 @@ def _summarize(store: Store, run_id: str, suite: Suite, clips: np.ndarray, score
                                 "mean": float(per_video_frame.mean()),
                                 "per_video": per_video_frame.mean(axis=1).tolist(),
                                 "per_frame": per_video_frame.mean(axis=0).tolist()}
+    if "nelbo" in stored:
+        per_video = stored["nelbo"][:, 0, 0].astype(np.float64)                    # [V]
+        summary["likelihood"] = {"negative_elbo": {
+            "mean": float(per_video.mean()), "per_video": per_video.tolist(), "higher_is_better": False,
+            "unit": "nats per predicted frame at the model's resolution", "draws": ELBO_DRAWS}}
     if scorer.wants_fvd:
         summary["metrics"].update(_set_metrics(store, run_id, suite, clips, device, request.progress))
     if suite.truth is not None:

@@ -47,6 +47,9 @@ def columns_of(runs: list[RunRecord]) -> list[dict[str, Any]]:
     if stored:
         columns.append({"metric": "diversity", "label": "DIVERSITY", "kind": "diversity",
                         "profile": stored[0].get("profile"), "higher_is_better": None, "arrow": ""})
+    if any(r.summary.get("likelihood") for r in runs):
+        columns.append({"metric": "nelbo", "label": "−ELBO", "kind": "likelihood", "profile": "nats / frame",
+                        "higher_is_better": False, "arrow": ARROWS[False]})
     truths = [r.summary["truth"] for r in runs if r.summary.get("truth")]
     for name, label in TRUTH_COLUMNS.items():
         present = [t for t in truths if t.get(name)]
@@ -82,6 +85,9 @@ def _cell(column: dict[str, Any], run: RunRecord, resamples: int,
     if column["kind"] == "diversity":
         d = run.summary.get("diversity")
         return {"value": d["mean"], "ci": _ci(d.get("per_video"), resamples)} if d else dict(EMPTY)
+    if column["kind"] == "likelihood":
+        e = (run.summary.get("likelihood") or {}).get("negative_elbo")
+        return {"value": e["mean"], "ci": _ci(e["per_video"], resamples)} if e else dict(EMPTY)
     if column["kind"] == "truth":
         t = (run.summary.get("truth") or {}).get(column["truth"])
         if not t or t["mean"] is None:
