@@ -6,11 +6,12 @@ dataclass, paper-size and tiny values; this module only reads and checks what th
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from vbench.suite import key_hints
 
 BASES = ("full", "tiny")
 
@@ -21,9 +22,7 @@ def check_keys(data: Any, fields: list[str], kind: str, source: str) -> None:
         raise ValueError(f"{source}: a {kind} config must be a mapping of keys to values")
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        hints = [f"'{k}'" + (f" (did you mean '{m[0]}'?)" if (m := difflib.get_close_matches(str(k), fields, 1))
-                             else "") for k in unknown]
-        raise ValueError(f"{source}: unknown {kind} config key {', '.join(hints)}; known: {', '.join(fields)}")
+        raise ValueError(f"{source}: unknown {kind} config key {key_hints(unknown, fields)}; known: {', '.join(fields)}")
 
 
 def read_spec(spec: str, fields: list[str], kind: str, variant: str, model: str) -> tuple[str, dict[str, Any]]:

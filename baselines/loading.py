@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from torch import nn
 
+from vbench.adapters import VideoModel
 from vbench.errors import ModelError, VBenchError
 
 CHECKPOINTS_DIR = Path(__file__).resolve().parent / "checkpoints"
@@ -98,3 +99,35 @@ def batchnorm_mode(network: nn.Module, mode: str):
         for m, (training, momentum) in zip(layers, saved):
             m.train(training)
             m.momentum = momentum
+
+
+class TrainedAdapter(nn.Module, VideoModel):
+    """The part every trained baseline's adapter shares: loading its checkpoint (`_load`), the provenance
+    the runner records (checkpoint_path, checkpoint_sha256, trained_on, steps_trained, bundled), and the
+    checks that the suite's frames fit the model (each naming the model, its checkpoint and how to train)."""
+
+    name = ""
+
+    def _load(self, variant: str, checkpoint: str | None, read_config: Callable[[dict, str], Any],
+              build: Callable[[Any], nn.Module], *, has_bundled: bool = True) -> nn.Module:
+        """Load `checkpoint` (or the bundled one), keep its config and provenance, return the network."""
+        trained = load_trained(self.name, variant, checkpoint, read_config, build, has_bundled=has_bundled)
+        self.config, self.bundled = trained.config, trained.bundled
+        self.trained_on, self.steps_trained = trained.trained_on, trained.steps
+        self.checkpoint_path, self.checkpoint_sha256 = str(trained.path), trained.sha256
+        self.resolution = trained.config.image_size
+        return trained.network
+
+    def _where(self) -> str:
+        return f"{self.name} (checkpoint {self.checkpoint_path}, trained on {self.trained_on})"
+
+    def _check_channels(self, c: int) -> None:
+        if c != self.config.channels:
+            raise ModelError(f"{self._where()}: the model reads {self.config.channels}-channel frames, the suite "
+                             f"gives {c}; " + train_hint(self.name))
+
+    def _check_bundled_context(self, tc: int) -> None:
+        """The bundled checkpoints are for SM-MNIST suites with the context length they were trained on."""
+        if self.bundled and tc != self.config.n_ctx:
+            raise ModelError(f"{self._where()}: the bundled checkpoint is for SM-MNIST suites with "
+                             f"{self.config.n_ctx} context frames, this suite gives {tc}; " + train_hint(self.name))

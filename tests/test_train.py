@@ -81,17 +81,6 @@ def test_gan_resume_continues_exactly_with_both_optimizers(suite, tmp_path, mode
         assert 0 <= x["d_acc"] <= 1
 
 
-def test_resume_reads_a_checkpoint_with_one_unnamed_optimizer(suite, tmp_path, one_thread):
-    """last.pt files written before recipes could own their update hold one optimiser state, not a dict by name."""
-    out = train(request(suite, tmp_path / "run"))
-    state = torch.load(out / "last.pt", weights_only=True)
-    assert set(state["optimizer"]) == {"model"}
-    state["optimizer"] = state["optimizer"]["model"]
-    torch.save(state, out / "last.pt")
-    resumed = train(request(suite, tmp_path / "run", steps=3, resume=True))
-    assert set(load_checkpoint(resumed / "last.pt")["optimizer"]) == {"model"}
-
-
 def test_resume_refuses_other_settings(suite, tmp_path):
     train(request(suite, tmp_path / "run"))
     with pytest.raises(VBenchError, match=r"different settings for batch_size \(4 there, 2 now\)"):

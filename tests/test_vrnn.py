@@ -12,7 +12,7 @@ from baselines.vrnn.config import FULL, VrnnConfig, make_config
 from baselines.vrnn.model import NLL_CONSTANT, VRNN, kl_gaussians, kl_sample, torch_draw
 from baselines.vrnn.nets import ResBlock
 from conftest import write_suite
-from vbench.adapters import MODELS, SampleRNG, predict_checked, resolve_model
+from vbench.adapters import MODELS, SampleRNG, predict_checked, resolve_model, to_model_frames
 from vbench.errors import ModelError
 from vbench.data import load_test_clips
 from vbench.report.leaderboard import columns_of
@@ -364,7 +364,7 @@ def test_sampling_is_reproducible_and_independent_of_the_batch(checkpoints):
 
 def test_adapter_negative_elbo_is_per_video_and_independent_of_the_batch(checkpoints):
     model = HierVrnn(checkpoint=str(checkpoints["hier_vrnn"]))
-    clip = video(b=3, t=5, c=1, size=64)
+    clip = video(b=3, t=5, c=1, size=model.resolution)                 # the harness converts to the model's size
     values = model.negative_elbo(clip[:, :2], clip[:, 2:], SampleRNG(0, [0, 1, 2], range(2)))
     assert values.shape == (3,) and torch.isfinite(values).all() and (values > 0).all()   # bce, nats per frame
     alone = model.negative_elbo(clip[1:2, :2], clip[1:2, 2:], SampleRNG(0, [1], range(2)))
@@ -386,7 +386,8 @@ def test_runner_scores_both_models_on_a_tiny_suite(checkpoints, tmp_path):
         suite = load_suite(str(checkpoints["suite"]))
         clip = torch.from_numpy(load_test_clips(suite)[[1]]).float() / 255.0        # [1, T, C, H, W]
         model = resolve_model(name, {}, str(checkpoints[name]))
-        direct = model.negative_elbo(clip[:, :suite.context_frames], clip[:, suite.context_frames:],
+        direct = model.negative_elbo(to_model_frames(model, clip[:, :suite.context_frames]),
+                                     to_model_frames(model, clip[:, suite.context_frames:]),
                                      SampleRNG(suite.seed, [1], range(ELBO_STREAM, ELBO_STREAM + ELBO_DRAWS)))
         assert elbo["per_video"][1] == pytest.approx(float(direct[0]), rel=1e-5)
     with Store(store) as s:

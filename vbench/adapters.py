@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 import yaml
@@ -59,8 +60,8 @@ class VideoModel:
       min_context  fewest context frames the model can work from
 
     Optional, for likelihood models: `negative_elbo(context, future, rng) -> [B]`, the negative ELBO of
-    each video's true `future` given its `context` (float [B, T, C, H, W] in [0, 1] at the suite's
-    resolution; `rng` a SampleRNG for posterior draws). The runner stores it per video beside the
+    each video's true `future` given its `context` (float [B, T, C, r, r], converted to the model's
+    resolution and value_range as for predict; `rng` a SampleRNG for posterior draws). The runner stores it per video beside the
     other scores and the leaderboard shows it (lower is better; comparable only between models with
     the same likelihood and resolution).
     """
@@ -220,6 +221,31 @@ def _resize(video: torch.Tensor, size: int) -> torch.Tensor:
     return out.reshape(*lead, c, size, size)
 
 
+def to_model_frames(model: Any, frames: torch.Tensor) -> torch.Tensor:
+    """Suite frames [..., C, H, W] in [0, 1] -> the model's resolution and value_range [..., C, r, r]."""
+    lo, hi = (float(v) for v in getattr(model, "value_range", (0.0, 1.0)))
+    return _resize(frames, getattr(model, "resolution", None) or frames.shape[-1]) * (hi - lo) + lo
+
+
+def negative_elbo_checked(model: Any, name: str, context: torch.Tensor, future: torch.Tensor,
+                          rng: SampleRNG) -> np.ndarray:
+    """Call a likelihood model's `negative_elbo` on a test batch and return its values, checked.
+
+    context [B, T_ctx, C, H, W], future [B, T, C, H, W] in [0, 1] (converted to the model's resolution
+    and value_range, as for predict) -> float64 [B], finite.
+    """
+    try:
+        with torch.no_grad():
+            values = model.negative_elbo(to_model_frames(model, context), to_model_frames(model, future), rng)
+    except Exception as exc:
+        raise ModelError(f"model '{name}': negative_elbo raised {type(exc).__name__}: {exc}") from exc
+    values = values.detach().cpu().double().numpy() if isinstance(values, torch.Tensor) else np.asarray(values, float)
+    if values.shape != (context.shape[0],) or not np.isfinite(values).all():
+        raise ModelError(f"model '{name}': negative_elbo must return {context.shape[0]} finite values, one per "
+                         f"video; got shape {values.shape} with values {values.ravel()[:4]}")
+    return values
+
+
 def predict_checked(model: Any, name: str, context: torch.Tensor, num_future: int,
                     rng: SampleRNG) -> torch.Tensor:
     """Call `model.predict` on a context in [0, 1] and return validated samples in [0, 1].
@@ -231,7 +257,7 @@ def predict_checked(model: Any, name: str, context: torch.Tensor, num_future: in
     where = f"model '{name}', test videos {rng.video_ids[0]}..{rng.video_ids[-1]}"
     lo, hi = (float(v) for v in getattr(model, "value_range", (0.0, 1.0)))
     resolution = getattr(model, "resolution", None) or h
-    model_context = _resize(context, resolution) * (hi - lo) + lo       # [B, T_ctx, C, r, r]
+    model_context = to_model_frames(model, context)                     # [B, T_ctx, C, r, r]
     try:
         with torch.no_grad():
             out = model.predict(model_context, num_future, num_samples, rng)

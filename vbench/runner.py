@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 import vbench
 from vbench import distributed
-from vbench.adapters import SampleRNG, model_name, predict_checked, resolve_model
+from vbench.adapters import SampleRNG, model_name, negative_elbo_checked, predict_checked, resolve_model
 from vbench.data import load_digit_source, load_test_clips
 from vbench.errors import ModelError, VBenchError
 from vbench.metrics import frame_metric
@@ -290,7 +290,8 @@ def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos:
         for i, v in enumerate(videos):
             per_video[i].update(scorer.truth_rows(pred[i], v))
     if hasattr(model, "negative_elbo"):
-        for i, value in enumerate(_negative_elbo(model, name, context, target, suite, videos, device)):
+        rng = SampleRNG(suite.seed, videos, range(ELBO_STREAM, ELBO_STREAM + ELBO_DRAWS), device)
+        for i, value in enumerate(negative_elbo_checked(model, name, context, target, rng)):
             per_video[i]["nelbo"] = np.array([[value]])                  # [1, 1]
     scores = {m: np.stack([pv[m] for pv in per_video]) for m in per_video[0]}    # [B, S, T]
     features = None
@@ -303,24 +304,6 @@ def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos:
               for i, v in enumerate(videos) if v < STRIP_VIDEOS}
     return (scores, features, [videos[i] for i in in_fvd], {"context-echo": _context_echoes(context, pred, videos)},
             strips)
-
-
-def _negative_elbo(model: Any, name: str, context: torch.Tensor, target: torch.Tensor, suite: Suite,
-                   videos: list[int], device: torch.device) -> np.ndarray:
-    """The model's negative ELBO of each video's true future given its context -> float64 [B], checked."""
-    rng = SampleRNG(suite.seed, videos, range(ELBO_STREAM, ELBO_STREAM + ELBO_DRAWS), device)
-    try:
-        with torch.no_grad():
-            values = model.negative_elbo(context, target, rng)
-    except ModelError:
-        raise
-    except Exception as exc:
-        raise ModelError(f"model '{name}': negative_elbo raised {type(exc).__name__}: {exc}") from exc
-    values = values.detach().cpu().double().numpy() if isinstance(values, torch.Tensor) else np.asarray(values, float)
-    if values.shape != (len(videos),) or not np.isfinite(values).all():
-        raise ModelError(f"model '{name}': negative_elbo must return {len(videos)} finite values, one per video; "
-                         f"got shape {values.shape} with values {values.ravel()[:4]}")
-    return values
 
 
 def sample_strip(clip: np.ndarray, pred: torch.Tensor, scores: dict[str, np.ndarray], suite: Suite,

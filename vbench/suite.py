@@ -130,17 +130,22 @@ def load_suite(name_or_path: str | Path) -> Suite:
     return suite
 
 
+def key_hints(unknown: list, known: list[str], prefix: str = "") -> str:
+    """"'k1' (did you mean 'key1'?), 'k2'": the unknown keys, each with the closest known key if any."""
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), known, n=1)
+        hints.append(f"'{prefix}{key}'" + (f" (did you mean '{prefix}{close[0]}'?)" if close else ""))
+    return ", ".join(hints)
+
+
 def parse_suite(data: Any, source: str = "<suite>") -> Suite:
     """Check a parsed YAML mapping against the schema and build a Suite."""
     if not isinstance(data, dict):
         raise SuiteError(f"{source}: a suite must be a YAML mapping of keys to values")
     unknown = sorted(set(data) - set(_FIELDS))
     if unknown:
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(str(key), _FIELDS, n=1)
-            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-        raise SuiteError(f"{source}: unknown key {', '.join(hints)}")
+        raise SuiteError(f"{source}: unknown key {key_hints(unknown, _FIELDS)}")
     missing = sorted(set(_FIELDS) - set(data) - _OPTIONAL)
     if missing:
         raise SuiteError(f"{source}: missing key {', '.join(repr(k) for k in missing)}")
@@ -238,11 +243,7 @@ def _parse_truth(data: dict[str, Any], profiles: dict[str, str], source: str) ->
         raise SuiteError(f"{source}: key 'truth': must be a mapping of {', '.join(TRUTH_KEYS)} (got {truth!r})")
     unknown = sorted(set(truth) - set(TRUTH_KEYS), key=str)
     if unknown:
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(str(key), TRUTH_KEYS, n=1)
-            hints.append(f"'truth.{key}'" + (f" (did you mean 'truth.{close[0]}'?)" if close else ""))
-        raise SuiteError(f"{source}: unknown key {', '.join(hints)}")
+        raise SuiteError(f"{source}: unknown key {key_hints(unknown, list(TRUTH_KEYS), prefix='truth.')}")
     for key, value in truth.items():
         kind = TRUTH_KEYS[key]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):

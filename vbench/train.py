@@ -154,8 +154,6 @@ def loss_step(model: torch.nn.Module, video: torch.Tensor, optimizers: dict[str,
 
 
 def _load_optimizers(optimizers: dict[str, torch.optim.Optimizer], saved: dict[str, Any], path: Path) -> None:
-    if "param_groups" in saved:          # written when a recipe had one unnamed optimiser
-        saved = {name: saved for name in optimizers} if len(optimizers) == 1 else {}
     if set(saved) != set(optimizers):
         raise VBenchError(f"--resume: {path} holds optimisers {sorted(saved)}, the recipe has {sorted(optimizers)}")
     for name, optimizer in optimizers.items():
@@ -273,10 +271,6 @@ class _StopFlag:
 
 
 # ---------------------------------------------------------------------------------------------
-# The loop
-
-
-# ---------------------------------------------------------------------------------------------
 # Past one process: `torchrun --nproc_per_node N -m vbench train ...`
 
 
@@ -330,6 +324,10 @@ def _mean_over_ranks(logs: dict[str, float], device: torch.device) -> dict[str, 
     values = torch.tensor(list(logs.values()), dtype=torch.float64, device=device)   # [K]
     dist.all_reduce(values)
     return dict(zip(logs, (values / dist.get_world_size()).tolist()))
+
+
+# ---------------------------------------------------------------------------------------------
+# The loop
 
 
 def train(request: TrainRequest) -> Path:

@@ -24,16 +24,15 @@ from __future__ import annotations
 
 
 import torch
-from torch import nn
 
-from vbench.adapters import SampleRNG, VideoModel
+from vbench.adapters import SampleRNG
 from vbench.errors import ModelError
 
-from baselines.loading import BATCHNORM_MODES, batchnorm_mode, bundled_checkpoint, load_trained, train_hint
+from baselines.loading import BATCHNORM_MODES, TrainedAdapter, batchnorm_mode, bundled_checkpoint
 from baselines.svg.config import SKIP_SOURCES, SvgConfig
 from baselines.svg.model import SVG
 
-class _Svg(nn.Module, VideoModel):
+class _Svg(TrainedAdapter):
     variant = ""
     value_range = (0.0, 1.0)
     min_context = 1     # with one context frame the skip comes from that frame (see model.py)
@@ -45,11 +44,7 @@ class _Svg(nn.Module, VideoModel):
             raise ModelError(f"{self.name}: skip_source must be one of {', '.join(SKIP_SOURCES)}, got {skip_source!r}")
         if batchnorm not in BATCHNORM_MODES:
             raise ModelError(f"{self.name}: batchnorm must be one of {', '.join(BATCHNORM_MODES)}, got {batchnorm!r}")
-        trained = load_trained(self.name, self.variant, checkpoint, SvgConfig.from_dict, SVG)
-        self.svg, self.config = trained.network, trained.config
-        self.bundled, self.trained_on, self.steps_trained = trained.bundled, trained.trained_on, trained.steps
-        self.checkpoint_path, self.checkpoint_sha256 = str(trained.path), trained.sha256
-        self.resolution = self.config.image_size
+        self.svg = self._load(self.variant, checkpoint, SvgConfig.from_dict, SVG)
         self.skip_source = skip_source or self.config.skip_source
         self.batchnorm = batchnorm
         self.eval()
@@ -58,22 +53,13 @@ class _Svg(nn.Module, VideoModel):
     def stochastic(self) -> bool:
         return self.variant != "det"
 
-    def _check_context(self, context: torch.Tensor) -> None:
-        _, tc, c, _, _ = context.shape
-        where = f"{self.name} (checkpoint {self.checkpoint_path}, trained on {self.trained_on})"
-        if c != self.config.channels:
-            raise ModelError(f"{where}: the model reads {self.config.channels}-channel frames, the suite gives {c}; "
-                             + train_hint(self.name))
-        if self.bundled and tc != self.config.n_ctx:
-            raise ModelError(f"{where}: the bundled checkpoint is for SM-MNIST suites with {self.config.n_ctx} "
-                             f"context frames, this suite gives {tc}; " + train_hint(self.name))
-
     def _batchnorm_mode(self):
         return batchnorm_mode(self.svg, self.batchnorm)
 
     def predict(self, context: torch.Tensor, num_future: int, num_samples: int, rng: SampleRNG) -> torch.Tensor:
         """context [B, Tc, C, S, S] in [0, 1] -> [B, num_samples, num_future, C, S, S] in [0, 1]."""
-        self._check_context(context)
+        self._check_channels(context.shape[2])
+        self._check_bundled_context(context.shape[1])
         b, tc, c, h, w = context.shape
         n = b * num_samples
         video = context[:, None].expand(b, num_samples, tc, c, h, w).reshape(n, tc, c, h, w)   # [B*S, Tc, C, H, W]

@@ -33,16 +33,15 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 
-from vbench.adapters import SampleRNG, VideoModel
+from vbench.adapters import SampleRNG
 from vbench.errors import ModelError
 
-from baselines.loading import BATCHNORM_MODES, batchnorm_mode, bundled_checkpoint, load_trained, train_hint
+from baselines.loading import BATCHNORM_MODES, TrainedAdapter, batchnorm_mode, bundled_checkpoint
 from baselines.vgan.config import VganConfig
 from baselines.vgan.model import VGAN
 
-class _VganAdapter(nn.Module, VideoModel):
+class _VganAdapter(TrainedAdapter):
     variant = ""
     value_range = (0.0, 1.0)
     has_bundled = False
@@ -51,27 +50,14 @@ class _VganAdapter(nn.Module, VideoModel):
         super().__init__()
         if batchnorm not in BATCHNORM_MODES:
             raise ModelError(f"{self.name}: batchnorm must be one of {', '.join(BATCHNORM_MODES)}, got {batchnorm!r}")
-        trained = load_trained(self.name, self.variant, checkpoint, VganConfig.from_dict, VGAN,
-                               has_bundled=self.has_bundled)
-        self.vgan, self.config = trained.network, trained.config
-        config = self.config
-        self.bundled, self.trained_on, self.steps_trained = trained.bundled, trained.trained_on, trained.steps
-        self.checkpoint_path, self.checkpoint_sha256 = str(trained.path), trained.sha256
-        self.resolution = config.image_size
-        self.num_frames = config.frames
+        self.vgan = self._load(self.variant, checkpoint, VganConfig.from_dict, VGAN, has_bundled=self.has_bundled)
+        self.num_frames = self.config.frames
         self.batchnorm = batchnorm
         self.eval()
 
     def _batchnorm_mode(self):
         return batchnorm_mode(self.vgan.generator, self.batchnorm)
 
-    def _where(self) -> str:
-        return f"{self.name} (checkpoint {self.checkpoint_path}, trained on {self.trained_on})"
-
-    def _check_channels(self, c: int) -> None:
-        if c != self.config.channels:
-            raise ModelError(f"{self._where()}: the model reads {self.config.channels}-channel frames, the suite "
-                             f"gives {c}; " + train_hint(self.name))
 
 
 class VganCond(_VganAdapter):

@@ -24,12 +24,11 @@ from __future__ import annotations
 
 
 import torch
-from torch import nn
 
-from vbench.adapters import SampleRNG, VideoModel, _resize
+from vbench.adapters import SampleRNG
 from vbench.errors import ModelError
 
-from baselines.loading import bundled_checkpoint, load_trained, train_hint
+from baselines.loading import TrainedAdapter, bundled_checkpoint, train_hint
 from baselines.vrnn.config import MODEL_NAMES, VrnnConfig
 from baselines.vrnn.model import VRNN
 
@@ -41,7 +40,7 @@ def rng_draw(rng: SampleRNG, like: torch.Tensor):
     return draw
 
 
-class _Vrnn(nn.Module, VideoModel):
+class _Vrnn(TrainedAdapter):
     variant = ""
     value_range = (0.0, 1.0)
     stochastic = True
@@ -53,14 +52,9 @@ class _Vrnn(nn.Module, VideoModel):
             raise ModelError(f"{self.name}: scale_var must be a number >= 0, got {scale_var!r}")
         if not isinstance(use_mean, bool):
             raise ModelError(f"{self.name}: use_mean must be true or false, got {use_mean!r}")
-        trained = load_trained(self.name, self.variant, checkpoint, VrnnConfig.from_dict, VRNN,
+        self.vrnn = self._load(self.variant, checkpoint, VrnnConfig.from_dict, VRNN,
                                has_bundled=bundled_checkpoint(self.name).is_file())
-        self.vrnn, self.config = trained.network, trained.config
-        config = self.config
-        self.bundled, self.trained_on, self.steps_trained = trained.bundled, trained.trained_on, trained.steps
-        self.checkpoint_path, self.checkpoint_sha256 = str(trained.path), trained.sha256
-        self.resolution = config.image_size
-        self.min_context = config.n_ctx
+        self.min_context = self.config.n_ctx
         self.scale_var = float(scale_var)
         self.use_mean = use_mean
         self.eval()
@@ -68,16 +62,11 @@ class _Vrnn(nn.Module, VideoModel):
     def _context(self, context: torch.Tensor) -> torch.Tensor:
         """The last n_ctx frames of `context` [B, Tc, C, S, S], after checking the suite fits the model."""
         _, tc, c, _, _ = context.shape
-        where = f"{self.name} (checkpoint {self.checkpoint_path}, trained on {self.trained_on})"
         n_ctx = self.config.n_ctx
-        if c != self.config.channels:
-            raise ModelError(f"{where}: the model reads {self.config.channels}-channel frames, the suite gives {c}; "
-                             + train_hint(self.name))
-        if self.bundled and tc != n_ctx:
-            raise ModelError(f"{where}: the bundled checkpoint is for SM-MNIST suites with {n_ctx} context frames, "
-                             f"this suite gives {tc}; " + train_hint(self.name))
+        self._check_channels(c)
+        self._check_bundled_context(tc)
         if tc < n_ctx:
-            raise ModelError(f"{where}: the model reads {n_ctx} context frames, the suite gives {tc}; "
+            raise ModelError(f"{self._where()}: the model reads {n_ctx} context frames, the suite gives {tc}; "
                              + train_hint(self.name))
         return context[:, tc - n_ctx:]
 
@@ -91,10 +80,10 @@ class _Vrnn(nn.Module, VideoModel):
 
     @torch.no_grad()
     def negative_elbo(self, context: torch.Tensor, future: torch.Tensor, rng: SampleRNG) -> torch.Tensor:
-        """Per-video negative ELBO of `future` given `context` (both [B, T, C, H, W] in [0, 1] at the suite's
-        resolution; resized here to the model's), in nats per predicted frame at the model's resolution,
+        """Per-video negative ELBO of `future` given `context` (both [B, T, C, S, S] in [0, 1] at the model's
+        resolution, as the harness converts them), in nats per predicted frame at that resolution,
         averaged over the rng's samples (one posterior draw each). -> [B] (see VRNN.negative_elbo)."""
-        video = _resize(torch.cat([self._context(context), future], 1), self.resolution)   # [B, n_ctx + T, C, S, S]
+        video = torch.cat([self._context(context), future], 1)                   # [B, n_ctx + T, C, S, S]
         b, s = rng.shape
         if b != video.shape[0]:
             raise ModelError(f"{self.name}: negative_elbo got {video.shape[0]} videos and an rng for {b}")
