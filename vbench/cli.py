@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", help="why the reference changes (required with --update; recorded)")
 
     p = sub.add_parser("train", help="train a bundled baseline on a suite's training split")
-    p.add_argument("--model", required=True, help="trainable bundled model (see `vbench ls models`): svg_det, svg_fp, svg_lp, hier_vrnn, vrnn_1l, vgan_cond, vgan")
+    p.add_argument("--model", required=True, help="trainable bundled model (see `vbench ls models`): svg_det, svg_fp, svg_lp, hier_vrnn, vrnn_1l, vgan_cond, vgan, savp_det, savp_vae, savp_gan, savp, vglann")
     p.add_argument("--suite", default="smmnist-mini", help="built-in suite name or path to a suite .yaml")
     p.add_argument("--config", default="full", help="full (the paper's size), tiny (CPU size) or a .yaml file")
     p.add_argument("--steps", type=int, help="training steps (overrides the config)")
@@ -145,6 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     from vbench.distributed import is_main_process
+    from vbench.suite import load_suite
     if not is_main_process():
         return 0
     with Store(args.store) as store:
@@ -183,7 +184,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if passed else 1
 
 
-UNCONDITIONAL = {"vgan"}     # trainable models that generate without context (no prediction suite scores them)
+UNCONDITIONAL = {"vgan", "vglann"}     # trainable models that generate without context (no prediction suite scores them)
 
 
 def _train_command(args: argparse.Namespace) -> str:
@@ -216,11 +217,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from vbench.distributed import is_main_process
     if not is_main_process():
         return 0
-    if args.model in UNCONDITIONAL:
-        print(f"checkpoints in {out}: {args.model} is an unconditional generator; prediction suites cannot score it "
-              "(generation suites are not implemented yet)")
-        return 0
-    print(f"checkpoints in {out}: score with `vbench run --suite {args.suite} --model {args.model} "
+    from vbench.suite import builtin_suites, load_suite
+    suite = args.suite
+    if args.model in UNCONDITIONAL and load_suite(suite).task != "generation":
+        gen = f"{load_suite(suite).name}-gen"
+        suite = gen if gen in builtin_suites() else "SUITE-gen"
+        print(f"{args.model} is an unconditional generator: score it on a generation suite")
+    print(f"checkpoints in {out}: score with `vbench run --suite {suite} --model {args.model} "
           f"--checkpoint {out / 'model.pt'}`")
     return 0
 
@@ -230,9 +233,14 @@ FLAG_HINTS = {"context-echo": ": every sample starts by replaying the context fr
 
 
 def format_summary(record) -> str:
-    lines = [f"{record.suite} / {record.model}: {record.manifest['num_videos']} videos x "
-             f"{record.manifest['num_samples']} samples, selection {record.manifest['suite']['selection']}",
-             f"{'metric':<8} {'profile':<12} {'best-of-N':>12} {'mean-of-N':>12}"]
+    n, k = record.manifest["num_videos"], record.manifest["num_samples"]
+    if record.manifest["suite"].get("task") == "generation":
+        lines = [f"{record.suite} / {record.model}: {n} generated against {n} real videos, {k} trial(s)",
+                 f"{'metric':<8} {'profile':<12} {'mean ± std over trials':>22}"]
+    else:
+        lines = [f"{record.suite} / {record.model}: {n} videos x {k} samples, selection "
+                 f"{record.manifest['suite']['selection']}",
+                 f"{'metric':<8} {'profile':<12} {'best-of-N':>12} {'mean-of-N':>12}"]
     for metric, s in record.summary["metrics"].items():
         arrow = "↑" if s["higher_is_better"] else "↓"
         if "best" in s:
@@ -267,9 +275,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
         from vbench.suite import builtin_suites, load_suite
         for name in builtin_suites():
             s = load_suite(name)
-            print(f"{name:<14} v{s.version}  {s.dataset:<12} {s.resolution}px {s.context_frames}->"
-                  f"{s.predicted_frames}  {s.num_videos} videos x {s.num_samples} samples  "
-                  f"metrics: {', '.join(s.metrics)}")
+            shape = (f"generate {s.predicted_frames} frames, {s.num_videos} videos x {s.num_samples} trials"
+                     if s.task == "generation" else
+                     f"{s.context_frames}->{s.predicted_frames}  {s.num_videos} videos x {s.num_samples} samples")
+            print(f"{name:<17} v{s.version}  {s.dataset:<12} {s.resolution}px {shape}  metrics: {', '.join(s.metrics)}")
     elif args.what == "models":
         from vbench.adapters import MODELS
         for name, target in sorted(MODELS.items()):

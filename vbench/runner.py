@@ -29,7 +29,8 @@ from tqdm import tqdm
 
 import vbench
 from vbench import distributed
-from vbench.adapters import SampleRNG, model_name, negative_elbo_checked, predict_checked, resolve_model
+from vbench.adapters import (SampleRNG, generate_checked, model_name, negative_elbo_checked, predict_checked,
+                             resolve_model)
 from vbench.data import load_digit_source, load_test_clips
 from vbench.errors import ModelError, VBenchError
 from vbench.metrics import frame_metric
@@ -186,10 +187,8 @@ def run(request: RunRequest) -> str:
         model.to(device)
     if isinstance(model, torch.nn.Module):
         model.eval()
-    if suite.context_frames < getattr(model, "min_context", 1):
-        raise ModelError(f"model '{name}' needs at least {model.min_context} context frames; "
-                         f"suite '{suite.name}' gives {suite.context_frames}")
-    stochastic = bool(getattr(model, "stochastic", True))
+    check_task(model, name, suite)
+    stochastic = bool(getattr(model, "stochastic", True)) or suite.task == "generation"
     num_samples = (request.samples or suite.num_samples) if stochastic else 1
     if num_samples < 1:
         raise VBenchError(f"--samples must be at least 1, got {num_samples}")
@@ -238,6 +237,43 @@ def run(request: RunRequest) -> str:
     return ctx.broadcast(run_id)            # every rank returns once rank 0 has finished the run
 
 
+def check_task(model: Any, name: str, suite: Suite) -> None:
+    """The model can do the suite's task: prediction needs `predict` (and enough context), generation
+    needs `generate`. Unconditional models declare `task = "generation"`."""
+    task = getattr(model, "task", "prediction")
+    if suite.task == "generation":
+        if not callable(getattr(model, "generate", None)):
+            raise ModelError(f"model '{name}' has no generate(num_videos, rng, num_frames); suite '{suite.name}' "
+                             "is a generation suite (unconditional models only; score predictors on prediction suites)")
+        return
+    if task == "generation" or not callable(getattr(model, "predict", None)):
+        raise ModelError(f"model '{name}' is unconditional (it generates, it does not predict from context); "
+                         f"suite '{suite.name}' is a prediction suite: score it on a generation suite such as "
+                         "smmnist-mini-gen (`vbench ls suites`)")
+    if suite.context_frames < getattr(model, "min_context", 1):
+        raise ModelError(f"model '{name}' needs at least {model.min_context} context frames; "
+                         f"suite '{suite.name}' gives {suite.context_frames}")
+
+
+def _draw(suite: Suite, model: Any, name: str, context: torch.Tensor, videos: list[int], num_samples: int,
+          device: torch.device) -> torch.Tensor:
+    """The model's samples for a batch: context [B, Tc, C, H, W] -> [B, S, T, C, H, W] in [0, 1], validated.
+
+    Prediction: predict() in sample chunks that keep PREDICTION_BUDGET_BYTES. Generation: one generate()
+    call per sample index k (= FVD trial k), video v drawn from sample stream (v, k)."""
+    b, _, c, h, w = context.shape
+    t = suite.predicted_frames
+    if suite.task == "generation":
+        return torch.stack([generate_checked(model, name, t, c, h, SampleRNG(suite.seed, videos, [k], device))
+                            for k in range(num_samples)], dim=1)          # [B, S, T, C, H, W]
+    per_call = max(1, PREDICTION_BUDGET_BYTES // (b * t * c * h * w * 4))
+    chunks = []
+    for first in range(0, num_samples, per_call):
+        rng = SampleRNG(suite.seed, videos, range(first, min(first + per_call, num_samples)), device)
+        chunks.append(predict_checked(model, name, context, t, rng))      # [B, s, T, C, H, W]
+    return torch.cat(chunks, dim=1)                                       # [B, S, T, C, H, W]
+
+
 def _predict_and_score(ctx: distributed.Context, store: Store | None, run_id: str, suite: Suite, model: Any,
                        name: str, clips: np.ndarray, pending: list[int], scorer: _Scorer, num_samples: int,
                        device: torch.device, request: RunRequest) -> None:
@@ -275,21 +311,15 @@ def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos:
                  num_samples: int, device: torch.device) -> tuple[dict, dict | None, list[int], dict, dict]:
     """(scores {metric: [B, S, T]}, I3D features {"fvd_fake": [B', K, 400]}, the B' videos entering FVD,
     flags {flag: videos}, sample strips {video: strip} of the videos below STRIP_VIDEOS)."""
-    ctx_len, t = suite.context_frames, suite.predicted_frames
-    frame_bytes = 4 * int(np.prod(clips.shape[2:]))
+    ctx_len = suite.context_frames
     batch = torch.from_numpy(clips[videos]).to(device).float() / 255.0   # [B, T, C, H, W]
-    context, target = batch[:, :ctx_len], batch[:, ctx_len:]
-    per_call = max(1, PREDICTION_BUDGET_BYTES // (len(videos) * t * frame_bytes))
-    chunks = []
-    for first in range(0, num_samples, per_call):
-        rng = SampleRNG(suite.seed, videos, range(first, min(first + per_call, num_samples)), device)
-        chunks.append(predict_checked(model, name, context, t, rng))      # [B, s, T, C, H, W]
-    pred = torch.cat(chunks, dim=1)                                       # [B, S, T, C, H, W]
+    context, target = batch[:, :ctx_len], batch[:, ctx_len:]              # generation: context [B, 0, ...]
+    pred = _draw(suite, model, name, context, videos, num_samples, device)   # [B, S, T, C, H, W]
     per_video = [scorer.score_video(pred[i], target[i]) for i in range(len(videos))]
     if suite.truth is not None:
         for i, v in enumerate(videos):
             per_video[i].update(scorer.truth_rows(pred[i], v))
-    if hasattr(model, "negative_elbo"):
+    if hasattr(model, "negative_elbo") and suite.task == "prediction":
         rng = SampleRNG(suite.seed, videos, range(ELBO_STREAM, ELBO_STREAM + ELBO_DRAWS), device)
         for i, value in enumerate(negative_elbo_checked(model, name, context, target, rng)):
             per_video[i]["nelbo"] = np.array([[value]])                  # [1, 1]
@@ -318,7 +348,7 @@ def sample_strip(clip: np.ndarray, pred: torch.Tensor, scores: dict[str, np.ndar
     ctx, s = suite.context_frames, pred.shape[0]
     by = suite.selection.removeprefix("by:") if suite.selection.startswith("by:") else "ssim"
     by = by if by in scores else next(iter(scores), None)
-    rows, picks = [{"label": "ground truth", "sample": None}], []
+    rows, picks = [{"label": "ground truth" if ctx else "real clip", "sample": None}], []
     if by is not None:
         picks.append(int(best_sample(scores[by][None], by, suite.profiles.get(by))[0]))
         rows.append({"label": f"best by {by}", "sample": picks[0]})
@@ -326,7 +356,7 @@ def sample_strip(clip: np.ndarray, pred: torch.Tensor, scores: dict[str, np.ndar
     drawn = np.random.default_rng([suite.seed, video]).choice(others, min(STRIP_RANDOM, len(others)), replace=False)
     for k in sorted(int(k) for k in drawn):
         picks.append(k)
-        rows.append({"label": f"sample {k}", "sample": k})
+        rows.append({"label": f"sample {k}" if ctx else f"generated, trial {k}", "sample": k})
     predicted = (pred[picks].clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()   # [R-1, T', C, H, W]
     context = np.broadcast_to(clip[None, :ctx], (len(picks), *clip[:ctx].shape))       # [R-1, Tc, C, H, W]
     frames = np.concatenate([clip[None, :ctx + pred.shape[1]],

@@ -5,6 +5,11 @@ test videos, samples, best-of-N selection, metric profiles, FVD frames / set siz
 Bump `version` whenever any of these changes. Unknown or missing keys are errors naming the key
 and the file.
 
+Generation suites (`task: generation`) score unconditional models: no context (`context_frames: 0`),
+`predicted_frames` is the length of a generated clip, and the only metrics are FVD and KVD between the
+`num_videos` real test clips (their first `predicted_frames` frames) and as many generated ones, in
+`fvd_trials` = `num_samples` trials (trial t: generated video v comes from sample stream (v, t)).
+
 SM-MNIST suites may add a `truth:` mapping (`vbench.truth.TruthConfig`'s fields: k, distance,
 neighbours, with_fvd, truth_seed, fvd_profile, fvd_frames): the runner then also scores each
 video's samples against true futures drawn from the simulator. fvd_profile and fvd_frames default
@@ -37,7 +42,7 @@ PROFILES = {
 }
 DEFAULT_PROFILES = {metric: choices[0] for metric, choices in PROFILES.items()}
 FVD_FRAMES = ("context+predicted", "predicted")
-TASKS = ("prediction",)
+TASKS = ("prediction", "generation")
 TRUTH_DATASETS = ("smmnist", "smmnist-mini")   # where the harness owns the simulator
 # truth key -> the type its value must have (a bool is not an int here)
 TRUTH_KEYS = {"k": int, "distance": str, "neighbours": int, "with_fvd": bool, "truth_seed": int,
@@ -159,12 +164,16 @@ def parse_suite(data: Any, source: str = "<suite>") -> Suite:
     for key in ("name", "task", "dataset", "split", "selection", "fvd_frames"):
         if not isinstance(data[key], str) or not data[key]:
             raise fail(key, "must be a non-empty string")
-    for key in ("version", "resolution", "context_frames", "predicted_frames", "num_videos",
-                "train_context_frames", "train_predicted_frames", "num_samples", "fvd_trials"):
-        if data[key] < 1:
-            raise fail(key, "must be at least 1")
     if data["task"] not in TASKS:
         raise fail("task", f"must be one of {', '.join(TASKS)}")
+    generation = data["task"] == "generation"
+    for key in ("version", "resolution", "context_frames", "predicted_frames", "num_videos",
+                "train_context_frames", "train_predicted_frames", "num_samples", "fvd_trials"):
+        if generation and key in ("context_frames", "train_context_frames"):
+            if data[key] != 0:
+                raise fail(key, "must be 0 in a generation suite (unconditional models see no context)")
+        elif data[key] < 1:
+            raise fail(key, "must be at least 1")
     if data["channels"] not in (1, 3):
         raise fail("channels", "must be 1 (grey) or 3 (RGB)")
     if data["fvd_frames"] not in FVD_FRAMES:
@@ -191,6 +200,18 @@ def parse_suite(data: Any, source: str = "<suite>") -> Suite:
     profiles = {m: profiles.get(m, DEFAULT_PROFILES[m]) for m in metrics if m in PROFILES}
     if "kvd" in metrics:
         profiles.setdefault("fvd", DEFAULT_PROFILES["fvd"])
+
+    if generation:
+        if data.get("truth") is not None:
+            raise fail("truth", "truth scores compare predictions with true futures; a generation suite has none")
+        if set(metrics) - {"fvd", "kvd"}:
+            raise fail("metrics", "a generation suite scores sets only: fvd and/or kvd (generated videos have no "
+                                  "true counterpart for per-frame metrics)")
+        if data["fvd_frames"] != "predicted":
+            raise fail("fvd_frames", "must be 'predicted' in a generation suite (there is no context)")
+        if data["fvd_trials"] != data["num_samples"]:
+            raise fail("fvd_trials", f"must equal num_samples ({data['num_samples']}) in a generation suite: "
+                                     "trial t generates sample t of every video")
 
     selection = data["selection"]
     frame_metrics = [m for m in metrics if m not in ("fvd", "kvd")]

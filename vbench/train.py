@@ -33,6 +33,26 @@ plus either
 Optional: `clip_frames(config)`, the frames of a training clip (default `n_ctx + n_train_fut`).
 `video` is float `[B, T, C, S, S]` in [0, 1] at the config's `image_size`. Every optimiser's state is
 saved in `last.pt` (by name), so `--resume` continues exactly.
+
+A fixed training set (models with one latent per training video, e.g. GLO in `vglann`): a recipe with
+`pool_size(config) -> N` trains on the N clips 0..N-1 of the same deterministic clip generator
+(SM-MNIST: clip k of seed `TRAIN_SEED + seed`; prepared datasets: clip k is a pure function of
+(seed, k)). It passes over them in epochs of `N // batch_size` steps (the last partial batch of an
+epoch is dropped, as a drop-last data loader), each epoch in its own order, a pure function of
+(seed, epoch). Such a recipe owns its update and receives the clips' pool indices:
+`train_step(model, video, optimizers, amp, indices)`, `indices` long `[B]` on the model's device.
+Optional hooks:
+
+- `end_epoch(model, optimizers, epoch)`: after the last step of every epoch (`epoch` = epochs done,
+  from 1), before any checkpoint of that step (e.g. re-project latents, set the next epoch's lr).
+- `finish(model) -> [logs, ...]`: once, after the last step (`step == steps`, not when stopped
+  early), e.g. to fit a sampler on what was learnt. Its result must live in the model's state dict
+  (so model.pt holds it); its logs are written to log.jsonl as `{"step", "finish": i, ...}`. last.pt
+  records that it ran (`finished_step`), so a `--resume` of a finished run does not run it again, and
+  a run that stopped inside it runs it on `--resume`.
+
+log.jsonl then also gets one line per epoch, `{"step", "epoch", <mean of each log over the epoch>}`
+(the sums of an unfinished epoch are saved in last.pt, so a resumed run logs the same means).
 """
 
 from __future__ import annotations
@@ -65,11 +85,15 @@ RECIPES: dict[str, str] = {
     "hier_vrnn": "baselines.vrnn.recipe:HIER_VRNN", "vrnn_1l": "baselines.vrnn.recipe:VRNN_1L",
     "vgan": "baselines.vgan.recipe:VGAN_UNCOND",
     "vgan_cond": "baselines.vgan.recipe:VGAN_COND",
+    "savp_det": "baselines.savp.recipe:SAVP_DET", "savp_vae": "baselines.savp.recipe:SAVP_VAE",
+    "savp_gan": "baselines.savp.recipe:SAVP_GAN", "savp": "baselines.savp.recipe:SAVP",
+    "vglann": "baselines.vglann.recipe:VGLANN",
 }
 
 TRAIN_SEED = 1_000_003          # SM-MNIST training clips: seed TRAIN_SEED + config seed (tests use the suite seed)
 CHECKPOINT_FORMAT = "vbench-train-v1"
 TRAIN_START = {"bair": "first"}  # where training clips start in a video: SVG trains BAIR on the first frames
+POOL_CLIPS, POOL_ORDER = 7_001, 7_002   # seed-sequence tags of a fixed pool's clips and of its epochs' orders
 
 
 @dataclass
@@ -192,17 +216,36 @@ class TrainingClips:
 
     def batch(self, step: int, batch_size: int) -> np.ndarray:
         if self.data is None:
-            from vbench.data.smmnist import generate_clips
-            indices = range(step * batch_size, (step + 1) * batch_size)
-            return generate_clips(self.digits, TRAIN_SEED + self.seed, indices, self.num_frames)
+            return self.pool_clips(range(step * batch_size, (step + 1) * batch_size))
         rng = np.random.default_rng([self.seed, step])
         picks = rng.integers(len(self.videos), size=batch_size)
+        return np.stack([self._clip(int(k), rng) for k in picks])            # [B, T, C, H, W]
+
+    def pool_clips(self, indices) -> np.ndarray:
+        """Clips `indices` of the fixed pool (recipes with `pool_size`), uint8 [B, T, C, H, W]: clip k is a
+        pure function of (seed, k). SM-MNIST: clip k of the endless generator (the clips of steps 0, 1, ...)."""
+        if self.data is None:
+            from vbench.data.smmnist import generate_clips
+            return generate_clips(self.digits, TRAIN_SEED + self.seed, indices, self.num_frames)
         clips = []
-        for k in picks:
-            last_start = self.lengths[k] - self.num_frames
-            start = 0 if TRAIN_START.get(self.suite.dataset) == "first" else int(rng.integers(last_start + 1))
-            clips.append(self.data.frames(self.split, self.videos[k], start, self.num_frames))
-        return np.stack(clips)                                   # [B, T, C, H, W]
+        for k in indices:
+            rng = np.random.default_rng([self.seed, POOL_CLIPS, int(k)])
+            clips.append(self._clip(int(rng.integers(len(self.videos))), rng))
+        return np.stack(clips)                                               # [B, T, C, H, W]
+
+    def _clip(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        """`num_frames` frames of training video k, from a start drawn with `rng`: uint8 [T, C, H, W]."""
+        last_start = self.lengths[k] - self.num_frames
+        start = 0 if TRAIN_START.get(self.suite.dataset) == "first" else int(rng.integers(last_start + 1))
+        return self.data.frames(self.split, self.videos[k], start, self.num_frames)
+
+
+def pool_indices(seed: int, step: int, pool_size: int, batch_size: int) -> np.ndarray:
+    """Pool indices of step `step`'s batch: epoch e = step // (pool_size // batch_size) visits the pool in
+    its own random order (a pure function of (seed, e)), `batch_size` clips a step, the remainder dropped."""
+    epoch, i = divmod(step, pool_size // batch_size)
+    order = np.random.default_rng([seed, POOL_ORDER, epoch]).permutation(pool_size)
+    return order[i * batch_size:(i + 1) * batch_size]
 
 
 def _training_digits(suite: Suite, data_root: str | None) -> np.ndarray:
@@ -371,6 +414,17 @@ def train(request: TrainRequest) -> Path:
         optimizers, train_step = {"model": recipe.optimizer(model)}, loss_step
     if ctx.active:
         train_step, local_batch = _replicated(recipe, model, train_step, config.batch_size, ctx, device)
+    pool = recipe.pool_size(config) if hasattr(recipe, "pool_size") else None
+    if pool is not None:
+        if not hasattr(recipe, "train_step"):
+            raise VBenchError(f"vbench train: {request.model} trains on a fixed pool of clips, so its recipe must "
+                              "own its update: train_step(model, video, optimizers, amp, indices)")
+        if pool < config.batch_size:
+            raise VBenchError(f"vbench train: {request.model} trains on a pool of {pool} clips, fewer than the "
+                              f"batch size {config.batch_size}")
+    per_epoch = pool // config.batch_size if pool is not None else 0
+    epoch_sums: dict[str, float] = {}       # pool recipes: sums of the logs over the current epoch's steps
+    finished_step = None                    # the step at which recipe.finish last ran
     mixed = Amp(device, amp, amp_dtype)
     scaler = mixed.scaler
     step, elapsed = 0, 0.0
@@ -383,6 +437,8 @@ def train(request: TrainRequest) -> Path:
         if device.type == "cuda" and state["rng"].get("cuda") is not None:
             torch.cuda.set_rng_state(state["rng"]["cuda"], device)
         step, elapsed = int(state["step"]), float(state["elapsed_s"])
+        epoch_sums = dict(state.get("epoch_sums") or {})
+        finished_step = state.get("finished_step")
 
     out.mkdir(parents=True, exist_ok=True)
     if ctx.is_main:
@@ -402,11 +458,13 @@ def train(request: TrainRequest) -> Path:
                 "suite": {"name": suite.name, "version": suite.version, "dataset": suite.dataset},
                 "step": step, "elapsed_s": elapsed, "vbench_version": vbench.__version__}
         weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        pooled = {"epoch_sums": dict(epoch_sums), "finished_step": finished_step} if pool is not None else {}
         save_atomic(dict(meta, state_dict=weights,
                          optimizer={name: opt.state_dict() for name, opt in optimizers.items()},
                          scaler=scaler.state_dict() if scaler.is_enabled() else None,
                          rng={"torch": torch.get_rng_state(),
-                              "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}),
+                              "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None},
+                         **pooled),
                     last)
         save_atomic(dict(meta, state_dict=weights), out / "model.pt")
 
@@ -419,7 +477,11 @@ def train(request: TrainRequest) -> Path:
         try:
             while step < config.steps and not _stopping(flag, ctx):
                 t0 = time.time()
-                batch = clips.batch(step, config.batch_size)                  # uint8 [B, T, C, H, W]
+                if pool is None:
+                    batch = clips.batch(step, config.batch_size)              # uint8 [B, T, C, H, W]
+                else:
+                    indices = pool_indices(config.seed, step, pool, config.batch_size)   # [B]
+                    batch = clips.pool_clips(indices)                         # uint8 [B, T, C, H, W]
                 if ctx.active:   # this rank's share of the step's batch; its own noise, a function of the step
                     batch = batch[ctx.rank * local_batch:(ctx.rank + 1) * local_batch]
                     torch.manual_seed(int(np.random.SeedSequence([config.seed, step, ctx.rank]).generate_state(1)[0]))
@@ -427,7 +489,10 @@ def train(request: TrainRequest) -> Path:
                 video = _resize(video, config.image_size)                     # [B, T, C, S, S]
                 mixed.stepped = False
                 try:
-                    logs = train_step(model, video, optimizers, mixed)
+                    if pool is None:
+                        logs = train_step(model, video, optimizers, mixed)
+                    else:
+                        logs = train_step(model, video, optimizers, mixed, torch.from_numpy(indices).to(device))
                 except NonFiniteLoss as exc:
                     raise VBenchError(f"train {request.model}: {exc} at step {step}; "
                                       f"stopped (last good checkpoint: {last})") from None
@@ -435,6 +500,14 @@ def train(request: TrainRequest) -> Path:
                 if ctx.active:
                     logs = _mean_over_ranks(logs, device)
                 step += 1
+                if pool is not None:
+                    epoch_sums = {k: epoch_sums.get(k, 0.0) + v for k, v in logs.items()}
+                    if step % per_epoch == 0:       # the epoch is done (the optimiser has stepped: no save on failure)
+                        if hasattr(recipe, "end_epoch"):
+                            recipe.end_epoch(model, optimizers, step // per_epoch)
+                        log.write(json.dumps({"step": step, "epoch": step // per_epoch,
+                                              **{k: v / per_epoch for k, v in epoch_sums.items()}}) + "\n")
+                        epoch_sums = {}
                 mixed.stepped = False
                 elapsed += time.time() - t0
                 window_steps += 1
@@ -459,6 +532,13 @@ def train(request: TrainRequest) -> Path:
             raise
     bar.close()
     checkpoint()
+    if pool is not None and hasattr(recipe, "finish") and step == config.steps and finished_step != step:
+        finish_logs = recipe.finish(model)
+        with open(out / "log.jsonl", "a") if ctx.is_main else open(os.devnull, "w") as log:
+            for i, logs in enumerate(finish_logs):
+                log.write(json.dumps({"step": step, "finish": i, **logs}) + "\n")
+        finished_step = step
+        checkpoint()
     if step < config.steps and ctx.is_main:
         print(f"stopped at step {step}/{config.steps}; continue with the same command plus --resume",
               file=sys.stderr)

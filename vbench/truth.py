@@ -69,7 +69,6 @@ test clips' ``default_rng([seed, v])``: numpy's SeedSequence pads short keys wit
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -214,12 +213,6 @@ def true_futures(
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
-def _lpips_on(device: torch.device) -> Any:
-    from vbench.metrics.lpips import LPIPS
-    return LPIPS(net="alex", device=device)
-
-
 def _as_float_videos(videos: Tensor | np.ndarray, name: str) -> Tensor:
     x = torch.from_numpy(np.asarray(videos)) if isinstance(videos, np.ndarray) else videos
     if not isinstance(x, Tensor) or not x.is_floating_point():
@@ -253,7 +246,8 @@ def pairwise_distances(videos: Tensor | np.ndarray, distance: str = "lpips",
     elif distance == "lpips":
         from vbench.metrics.lpips import _pairwise_scalar_distances
         from vbench.metrics.precision import ieee_fp32
-        metric = _lpips_on(torch.device("cpu" if device is None else device))
+        from vbench.metrics.lpips import shared_lpips
+        metric = shared_lpips("alex", torch.device("cpu" if device is None else device))
         step = metric._chunk(*x.shape[-2:])
         total = torch.zeros(n, n, dtype=torch.float64)
         with torch.no_grad(), ieee_fp32(metric.device):

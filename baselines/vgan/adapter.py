@@ -11,8 +11,8 @@ The released model takes no noise, so it is deterministic (`stochastic = False`,
 a config with `z_dim > 0` (an extension) draws a sample's noise `[chunks, z_dim]` from its own
 generator of the SampleRNG in one call, so sample k of video v does not depend on the batch.
 
-`vgan` (§6.1) generates videos from noise and has no `predict`: it is for generation suites, which
-vbench does not have yet. Its hook is
+`vgan` (§6.1) generates videos from noise and has no `predict`: it is scored on generation suites
+(`vbench run --suite smmnist-mini-gen --model vgan`; FVD/KVD against real clips). Its hook is
 
     generate(num_videos, rng, num_frames=None) -> [num_videos, T, C, S, S] in [0, 1]
 
@@ -21,9 +21,9 @@ from z ~ N(0, I) of stream (n, 0), so it does not depend on how many videos are 
 `num_frames` (at most T) keeps the first frames. S is the model's `resolution`.
 
 Model arguments:
-  checkpoint   a `model.pt` (or `last.pt`) written by `vbench train`. Without one, `vgan_cond` uses the
-               bundled checkpoint `baselines/checkpoints/vgan_cond-smmnist-mini.pt` (tiny config, trained
-               on the smmnist-mini training digits), only for 1-channel suites; `vgan` has none.
+  checkpoint   a `model.pt` (or `last.pt`) written by `vbench train`. Without one, the bundled checkpoint
+               `baselines/checkpoints/<model>-smmnist-mini.pt` (tiny config, trained on the smmnist-mini
+               training digits) is used, only for 1-channel suites.
   batchnorm    eval (default: running statistics, so a video's output does not depend on its batch) or
                batch (statistics of the batch, as GAN samplers often do; outputs then depend on the batch).
 """
@@ -95,10 +95,11 @@ class VganCond(_VganAdapter):
 class Vgan(_VganAdapter):
     """VGAN (Vondrick et al. 2016, §6.1 of the spec): unconditional two-stream video generator.
 
-    Generation only (`generate`); `predict` says so. Needs `--checkpoint`."""
+    Generation only (`generate`): generation suites score it; `predict` says so."""
     name = "vgan"
     variant = "uncond"
     task = "generation"
+    has_bundled = True
 
     def generate(self, num_videos: int, rng: SampleRNG, num_frames: int | None = None) -> torch.Tensor:
         """-> [num_videos, T, C, S, S] in [0, 1]; video n from z ~ N(0, I) of rng's stream (n, 0)."""

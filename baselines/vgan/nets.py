@@ -81,15 +81,21 @@ class TwoStream(nn.Module):
 
 
 class Generator(nn.Module):
-    """Unconditional: z [N, z_dim] -> parts. The video is `parts["video"]` [N, C, S/2, S, S] in [-1, 1]."""
+    """Unconditional: z [N, z_dim] -> parts. The video is `parts["video"]` [N, C, S/2, S, S] in [-1, 1].
 
-    def __init__(self, config: VganConfig):
+    `unit_z=True` (VGLANN, spec §7.2; not VGAN) divides z by its L2 norm before both streams; the norm is
+    treated as a constant in the backward pass, as in the VGLANN code (GLO keeps its latents on the sphere)."""
+
+    def __init__(self, config: VganConfig, unit_z: bool = False):
         super().__init__()
+        self.unit_z = unit_z
         w0 = stream_widths(config)[0]
         self.streams = TwoStream(config, _up3d(config.z_dim, w0, (2, 4, 4), 1, 0),
                                  _up2d(config.z_dim, w0, 4, 1, 0), w0)
 
     def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.unit_z:
+            z = z / z.norm(dim=1, keepdim=True).detach()                   # [N, z], unit rows
         return self.streams(z[:, :, None, None, None], z[:, :, None, None])   # [N, z, 1, 1, 1], [N, z, 1, 1]
 
 

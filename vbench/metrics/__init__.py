@@ -22,8 +22,8 @@ def frame_metric(name: str, profile: str, device: torch.device | str = "cpu") ->
     if name == "psnr":   # both profiles store per-frame PSNR; `mean-mse` differs only in aggregation
         return lambda pred, target: psnr(pred, target, data_range=1.0)
     if name == "lpips":
-        from vbench.metrics.lpips import LPIPS, PROFILE_NETS
-        return LPIPS(net=PROFILE_NETS[profile], device=device)
+        from vbench.metrics.lpips import PROFILE_NETS, shared_lpips
+        return shared_lpips(PROFILE_NETS[profile], torch.device(device))
     raise ValueError(f"'{name}' is not a per-frame metric; per-frame metrics: ssim, psnr, lpips")
 
 

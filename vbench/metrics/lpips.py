@@ -29,6 +29,7 @@ and CPU numbers agree to float noise.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import warnings
 from pathlib import Path
@@ -411,3 +412,10 @@ def diversity(samples: Tensor, metric: LPIPS, pair_chunk: int = 1024) -> Tensor:
                 total += float(d.double().sum())
             out[k] = total / i.numel()
     return out.to(torch.float32).to(samples.device)
+
+
+@functools.lru_cache(maxsize=None)
+def shared_lpips(net: str, device: torch.device) -> LPIPS:
+    """One LPIPS network per (net, device) for the whole process: the runner's per-frame metric and
+    the truth scores use the same one instead of loading the weights twice."""
+    return LPIPS(net=net, device=device)
