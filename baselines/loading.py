@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
 from torch import nn
 
 from vbench.adapters import VideoModel
@@ -131,3 +132,15 @@ class TrainedAdapter(nn.Module, VideoModel):
         if self.bundled and tc != self.config.n_ctx:
             raise ModelError(f"{self._where()}: the bundled checkpoint is for SM-MNIST suites with "
                              f"{self.config.n_ctx} context frames, this suite gives {tc}; " + train_hint(self.name))
+
+    def _last_context(self, context: torch.Tensor) -> torch.Tensor:
+        """The last `config.n_ctx` frames of `context` [B, Tc, C, S, S], for models that read a fixed
+        number of context frames, after checking that the suite's frames fit the model."""
+        _, tc, c, _, _ = context.shape
+        n_ctx = self.config.n_ctx
+        self._check_channels(c)
+        self._check_bundled_context(tc)
+        if tc < n_ctx:
+            raise ModelError(f"{self._where()}: the model reads {n_ctx} context frames, the suite gives {tc}; "
+                             + train_hint(self.name))
+        return context[:, tc - n_ctx:]                                       # [B, n_ctx, C, S, S]

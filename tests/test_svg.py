@@ -8,6 +8,7 @@ import torch
 from baselines.svg.adapter import SvgDet, SvgFP, SvgLP, bundled_checkpoint
 from baselines.svg.config import FULL, SvgConfig, make_config
 from baselines.svg.model import SVG, kl_gaussians, kl_standard
+from baseline_helpers import millions
 from conftest import write_suite
 from vbench.adapters import MODELS, SampleRNG, predict_checked, resolve_model
 from vbench.errors import ModelError
@@ -29,9 +30,6 @@ def tiny(variant="lp", **overrides) -> SVG:
 def video(b=4, t=5, c=1, size=32, seed=0) -> torch.Tensor:
     return torch.rand(b, t, c, size, size, generator=torch.Generator().manual_seed(seed))   # [B, T, C, H, W]
 
-
-def millions(module) -> float:
-    return sum(p.numel() for p in module.parameters()) / 1e6 if module is not None else 0.0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """VGAN / VGAN-cond: sizes against the spec, shapes, the two-stream composition, the losses, the
 alternating GAN step, a short stable training run, the adapters and an end-to-end run."""
 
+import functools
 import json
 import math
 
@@ -12,6 +13,8 @@ from baselines.vgan.adapter import Vgan, VganCond, bundled_checkpoint
 from baselines.vgan.config import VganConfig, make_config
 from baselines.vgan.model import VGAN, from_net, to_net
 from baselines.vgan.recipe import VGAN_COND, VGAN_UNCOND
+import baseline_helpers
+from baseline_helpers import millions
 from conftest import REPO, write_suite
 from vbench.adapters import MODELS, SampleRNG, predict_checked, resolve_model
 from vbench.errors import ModelError, VBenchError
@@ -24,6 +27,8 @@ from vbench.train import Amp, TrainRequest, load_checkpoint, train
 TINY = dict(image_size=32, ngf=16, ndf=8, batch_size=4)
 TINY_UNCOND = dict(TINY, variant="uncond", z_dim=16, mask_l1=0.1, channels=1)
 TINY_COND = dict(TINY, variant="cond", z_dim=0, mask_l1=0.0, first_frame_l1=10.0, channels=1)
+
+moving_squares = functools.partial(baseline_helpers.moving_squares, b=4, t=16, c=1)   # [B, T, C, S, S], this file's defaults
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -40,21 +45,6 @@ def tiny(variant="uncond", **overrides) -> VGAN:
     return VGAN(VganConfig(**{**(TINY_UNCOND if variant == "uncond" else TINY_COND), **overrides}))
 
 
-def millions(module) -> float:
-    return sum(p.numel() for p in module.parameters()) / 1e6
-
-
-def moving_squares(b=4, t=16, size=32, seed=0) -> torch.Tensor:
-    """[B, T, 1, S, S] in [0, 1]: a bright 8x8 square moving with a random constant velocity over a dim noise floor."""
-    g = torch.Generator().manual_seed(seed)
-    video = torch.rand(b, t, 1, size, size, generator=g) * 0.1
-    start = torch.randint(0, size - 8, (b, 2), generator=g)
-    speed = torch.randint(-2, 3, (b, 2), generator=g)
-    for i in range(b):
-        for k in range(t):
-            y, x = ((start[i] + speed[i] * k) % (size - 8)).tolist()
-            video[i, k, 0, y:y + 8, x:x + 8] = 1.0
-    return video
 
 
 # ---------------------------------------------------------------------------------------------

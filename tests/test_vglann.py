@@ -2,6 +2,7 @@
 CNN), GLO on the sphere, the IMLE / VAE / GMM mappers, sampling, the fixed-pool training loop with
 resume, the adapter's noise streams and the bundled checkpoint."""
 
+import functools
 import json
 import math
 
@@ -18,6 +19,8 @@ from baselines.vglann.config import VglannConfig, make_config
 from baselines.vglann.mappers import GmmMapper, ImleMapper, nearest
 from baselines.vglann.model import VGLANN, generator_config
 from baselines.vglann.recipe import VGLANN as RECIPE
+import baseline_helpers
+from baseline_helpers import millions
 from conftest import write_suite
 from vbench.adapters import MODELS, SampleRNG, resolve_model
 from vbench.errors import ModelError
@@ -30,6 +33,8 @@ TINY = dict(image_size=32, channels=3, z_dim=16, ngf=16, num_videos=16, batch_si
             glo_loss="laplacian", lap_levels=2, imle_e_dim=4, imle_hidden=32, imle_epochs=2, vae_hidden=32,
             vae_latent=4, vae_epochs=2, gmm_components=2, gmm_n_init=1, mapper_batch_size=4)
 CPU_AMP = Amp(torch.device("cpu"), False, torch.bfloat16)
+
+moving_squares = functools.partial(baseline_helpers.moving_squares, b=16, t=16, c=3)   # [B, T, C, S, S], this file's defaults
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -46,21 +51,6 @@ def tiny(**overrides) -> VGLANN:
     return VGLANN(VglannConfig(**{**TINY, **overrides}))
 
 
-def millions(module) -> float:
-    return sum(p.numel() for p in module.parameters()) / 1e6
-
-
-def moving_squares(b=16, t=16, c=3, size=32, seed=0) -> torch.Tensor:
-    """[B, T, C, S, S] in [0, 1]: a bright 8x8 square moving with a random constant velocity on a dim floor."""
-    g = torch.Generator().manual_seed(seed)
-    video = torch.rand(b, t, c, size, size, generator=g) * 0.1
-    start = torch.randint(0, size - 8, (b, 2), generator=g)
-    speed = torch.randint(-2, 3, (b, 2), generator=g)
-    for i in range(b):
-        for k in range(t):
-            y, x = ((start[i] + speed[i] * k) % (size - 8)).tolist()
-            video[i, k, :, y:y + 8, x:x + 8] = 1.0
-    return video
 
 
 def run_glo(model: VGLANN, data: torch.Tensor, epochs: int, on_epoch=None) -> list[float]:

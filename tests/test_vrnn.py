@@ -11,6 +11,7 @@ from baselines.vrnn.adapter import HierVrnn, Vrnn1L, bundled_checkpoint
 from baselines.vrnn.config import FULL, VrnnConfig, make_config
 from baselines.vrnn.model import NLL_CONSTANT, VRNN, kl_gaussians, kl_sample, torch_draw
 from baselines.vrnn.nets import ResBlock
+from baseline_helpers import millions
 from conftest import write_suite
 from vbench.adapters import MODELS, SampleRNG, predict_checked, resolve_model, to_model_frames
 from vbench.errors import ModelError
@@ -47,9 +48,6 @@ def video(b=2, t=5, c=3, size=32, seed=0) -> torch.Tensor:
 def fixed_draw(n, seed=0):
     return torch_draw(n, torch.zeros(()), torch.Generator().manual_seed(seed))
 
-
-def millions(module) -> float:
-    return sum(p.numel() for p in module.parameters()) / 1e6
 
 
 def jolt(model: VRNN, seed=5) -> VRNN:

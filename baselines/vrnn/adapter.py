@@ -28,7 +28,7 @@ import torch
 from vbench.adapters import SampleRNG
 from vbench.errors import ModelError
 
-from baselines.loading import TrainedAdapter, bundled_checkpoint, train_hint
+from baselines.loading import TrainedAdapter, bundled_checkpoint
 from baselines.vrnn.config import MODEL_NAMES, VrnnConfig
 from baselines.vrnn.model import VRNN
 
@@ -59,20 +59,9 @@ class _Vrnn(TrainedAdapter):
         self.use_mean = use_mean
         self.eval()
 
-    def _context(self, context: torch.Tensor) -> torch.Tensor:
-        """The last n_ctx frames of `context` [B, Tc, C, S, S], after checking the suite fits the model."""
-        _, tc, c, _, _ = context.shape
-        n_ctx = self.config.n_ctx
-        self._check_channels(c)
-        self._check_bundled_context(tc)
-        if tc < n_ctx:
-            raise ModelError(f"{self._where()}: the model reads {n_ctx} context frames, the suite gives {tc}; "
-                             + train_hint(self.name))
-        return context[:, tc - n_ctx:]
-
     def predict(self, context: torch.Tensor, num_future: int, num_samples: int, rng: SampleRNG) -> torch.Tensor:
         """context [B, Tc, C, S, S] in [0, 1] -> [B, num_samples, num_future, C, S, S] in [0, 1]."""
-        context = self._context(context)
+        context = self._last_context(context)
         b, tc, c, h, w = context.shape
         video = context[:, None].expand(b, num_samples, tc, c, h, w).flatten(0, 1)   # [B*S, n_ctx, C, H, W]
         future = self.vrnn.generate(video, num_future, rng_draw(rng, context), self.scale_var, self.use_mean)
@@ -83,7 +72,7 @@ class _Vrnn(TrainedAdapter):
         """Per-video negative ELBO of `future` given `context` (both [B, T, C, S, S] in [0, 1] at the model's
         resolution, as the harness converts them), in nats per predicted frame at that resolution,
         averaged over the rng's samples (one posterior draw each). -> [B] (see VRNN.negative_elbo)."""
-        video = torch.cat([self._context(context), future], 1)                   # [B, n_ctx + T, C, S, S]
+        video = torch.cat([self._last_context(context), future], 1)                   # [B, n_ctx + T, C, S, S]
         b, s = rng.shape
         if b != video.shape[0]:
             raise ModelError(f"{self.name}: negative_elbo got {video.shape[0]} videos and an rng for {b}")
