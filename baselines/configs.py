@@ -6,14 +6,32 @@ dataclass, paper-size and tiny values; this module only reads and checks what th
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from vbench.suite import key_hints
 
 BASES = ("full", "tiny")
+
+
+class ConfigRecord:
+    """`to_dict` / `from_dict` of the baselines' frozen config dataclasses (a base class with no fields).
+
+    `to_dict` is JSON-ready (tuples as lists); `from_dict` checks the keys strictly: every key must be a
+    field, and the error names the `KIND` of config (e.g. "SVG") and the `source` file."""
+
+    KIND: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<config>"):
+        check_keys(data, [f.name for f in dataclasses.fields(cls)], cls.KIND, source)
+        return cls(**data)
 
 
 def check_keys(data: Any, fields: list[str], kind: str, source: str) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from baselines import configs
 
@@ -41,7 +41,8 @@ IMAGE_SIZES = (32, 64)      # generator depth: 2 levels at 32 px, 3 at 64 px (sp
 
 
 @dataclass(frozen=True)
-class SavpConfig:
+class SavpConfig(configs.ConfigRecord):
+    KIND: ClassVar[str] = "SAVP"
     variant: str = "savp"            # det | vae | gan | savp (see the table above)
     image_size: int = 64             # frames the networks read and write: 32 or 64
     channels: int = 3
@@ -116,14 +117,6 @@ class SavpConfig:
     @property
     def sequence_length(self) -> int:
         return self.n_ctx + self.n_train_fut
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<config>") -> "SavpConfig":
-        check_keys(data, source)
-        return cls(**data)
 
 
 FIELDS = [f.name for f in dataclasses.fields(SavpConfig)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from baselines import configs
 
@@ -24,7 +24,8 @@ SKIP_SOURCES = ("svg_code", "last_context", "every_step")
 
 
 @dataclass(frozen=True)
-class SvgConfig:
+class SvgConfig(configs.ConfigRecord):
+    KIND: ClassVar[str] = "SVG"
     variant: str = "lp"              # det (no latent) | fp (fixed prior N(0, I)) | lp (learned prior)
     backbone: str = "dcgan"          # dcgan (SM-MNIST) | vgg (KTH, BAIR)
     image_size: int = 64             # frames the networks read and write, image_size x image_size
@@ -62,16 +63,6 @@ class SvgConfig:
             if not ok:
                 raise ValueError(f"SVG config: {why} (config: {self.to_dict()})")
         object.__setattr__(self, "vgg_layers", tuple(self.vgg_layers))
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["vgg_layers"] = list(self.vgg_layers)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<config>") -> "SvgConfig":
-        check_keys(data, source)
-        return cls(**data)
 
 
 FIELDS = [f.name for f in dataclasses.fields(SvgConfig)]

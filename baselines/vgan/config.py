@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from baselines import configs
 
@@ -28,7 +28,8 @@ VARIANTS = ("uncond", "cond")
 
 
 @dataclass(frozen=True)
-class VganConfig:
+class VganConfig(configs.ConfigRecord):
+    KIND: ClassVar[str] = "VGAN"
     variant: str = "uncond"          # uncond (z -> video, `vgan`) | cond (frame -> video, `vgan_cond`)
     image_size: int = 64             # frames are image_size x image_size; the video has image_size // 2 frames
     channels: int = 3
@@ -71,14 +72,6 @@ class VganConfig:
     def frames(self) -> int:
         """Frames of a generated (and a training) video: 2 at 4x4, doubled at every level."""
         return self.image_size // 2
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<config>") -> "VganConfig":
-        check_keys(data, source)
-        return cls(**data)
 
 
 FIELDS = [f.name for f in dataclasses.fields(VganConfig)]

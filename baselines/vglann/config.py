@@ -30,7 +30,8 @@ MAPPERS = ("imle", "vae", "gmm")
 
 
 @dataclass(frozen=True)
-class VglannConfig:
+class VglannConfig(configs.ConfigRecord):
+    KIND: ClassVar[str] = "VGLANN"
     variant: ClassVar[str] = "vglann"    # one model; the checkpoint loader checks it
 
     # The generator (VGAN's two-stream generator, z L2-normalised inside)
@@ -110,14 +111,6 @@ class VglannConfig:
     @property
     def steps_per_epoch(self) -> int:
         return self.num_videos // self.batch_size
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<config>") -> "VglannConfig":
-        check_keys(data, source)
-        return cls(**data)
 
 
 FIELDS = [f.name for f in dataclasses.fields(VglannConfig)]

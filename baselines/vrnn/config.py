@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from baselines import configs
 
@@ -32,7 +32,8 @@ REC_LOSSES = ("l1", "l2", "bce")
 
 
 @dataclass(frozen=True)
-class VrnnConfig:
+class VrnnConfig(configs.ConfigRecord):
+    KIND: ClassVar[str] = "VRNN"
     variant: str = "hier"            # hier (latents at 1, S/8 and S/2: "1-8-32" at 64x64) | 1l (the 1x1 latent only)
     image_size: int = 64             # frames the networks read and write, image_size x image_size
     channels: int = 3
@@ -81,16 +82,6 @@ class VrnnConfig:
     @property
     def name(self) -> str:
         return MODEL_NAMES[self.variant]
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["latent_sizes"] = list(self.latent_sizes)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<config>") -> "VrnnConfig":
-        check_keys(data, source)
-        return cls(**data)
 
 
 FIELDS = [f.name for f in dataclasses.fields(VrnnConfig)]
