@@ -31,3 +31,14 @@ def write_suite(tmp_path: Path, **overrides) -> Path:
 @pytest.fixture
 def tiny_suite(tmp_path: Path) -> Path:
     return write_suite(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a test module (`pytestmark = pytest.mark.usefixtures("one_torch_thread")`): small
+    models run several times faster on one thread than on two cores shared with other work."""
+    import torch
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

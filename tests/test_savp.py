@@ -44,13 +44,7 @@ AMP = Amp(torch.device("cpu"), False, torch.bfloat16)
 moving_squares = functools.partial(baseline_helpers.moving_squares, b=2, t=6, c=3)   # [B, T, C, S, S], this file's defaults
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small convolutions run fastest on one thread on the shared cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_config(variant="savp", **overrides) -> SavpConfig:

@@ -65,13 +65,7 @@ K = S = 20
 CONTEXTS = range(4)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The tests share two cores with other work: one torch thread avoids oversubscription stalls."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -27,13 +27,7 @@ TEST_MODELS = str(REPO / "tests" / "models_for_tests.py")
 TRUTH = {"k": 6, "neighbours": 2}      # small K: a few LPIPS forwards per context
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The tests share two cores with other work: one torch thread avoids oversubscription stalls."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _suite_data(name: str = "smmnist-mini") -> dict:

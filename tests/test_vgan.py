@@ -31,13 +31,7 @@ TINY_COND = dict(TINY, variant="cond", z_dim=0, mask_l1=0.0, first_frame_l1=10.0
 moving_squares = functools.partial(baseline_helpers.moving_squares, b=4, t=16, c=1)   # [B, T, C, S, S], this file's defaults
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The tiny 3D convolutions run fastest on one thread; on busy shared cores two threads were 12x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny(variant="uncond", **overrides) -> VGAN:

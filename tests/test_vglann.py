@@ -37,13 +37,7 @@ CPU_AMP = Amp(torch.device("cpu"), False, torch.bfloat16)
 moving_squares = functools.partial(baseline_helpers.moving_squares, b=16, t=16, c=3)   # [B, T, C, S, S], this file's defaults
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The tiny 3D convolutions run fastest on one thread (on busy shared cores two threads were 12x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny(**overrides) -> VGLANN:

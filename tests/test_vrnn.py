@@ -27,13 +27,7 @@ from vbench.train import RECIPES, TrainRequest, train
 TINY = dict(image_size=32, channels=3, n_hid=8, n_z=4, n_ctx=2, n_train_fut=3, batch_size=2)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """These small models run several times faster on one thread than on two contended ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny(variant="hier", **overrides) -> VRNN:
