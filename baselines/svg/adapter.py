@@ -6,7 +6,7 @@
 
 Model arguments:
   checkpoint   a `model.pt` (or `last.pt`) written by `vbench train`. Without one, the bundled
-               checkpoint `baselines/checkpoints/<model>-smmnist-mini.pt` (tiny config, trained on the
+               checkpoint `baselines/checkpoints/<model>-smmnist-mini.pt` (a small config, trained on the
                smmnist-mini training digits) is used, and only for SM-MNIST-shaped suites (1 channel,
                the 5 context frames it was trained with); anything else is an error saying how to train.
   skip_source  override the checkpoint's: svg_code (released code: penultimate context frame),

@@ -76,7 +76,8 @@ FULL: dict[str, dict[str, Any]] = {
 }
 
 # CPU size (baselines.md §2 "tiny config"): 32x32 frames, DCGAN-32 with 8/16/32 channels, g_dim 16,
-# LSTMs of 32 cells, z_dim 4. Used by the tests and by the bundled smmnist-mini checkpoints.
+# LSTMs of 32 cells, z_dim 4. Used by the tests; the bundled smmnist-mini checkpoints widen it
+# (baselines/checkpoints/svg_small.yaml).
 TINY: dict[str, Any] = dict(backbone="dcgan", image_size=32, nf=8, g_dim=16, z_dim=4, rnn_size=32,
                             beta=1e-4, lr=2e-3, batch_size=16, steps=5000)
 
