@@ -184,9 +184,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if passed else 1
 
 
-UNCONDITIONAL = {"vgan", "vglann"}     # trainable models that generate without context (no prediction suite scores them)
-
-
 def _train_command(args: argparse.Namespace) -> str:
     """The training command line, rebuilt from the parsed arguments (recorded in config.json)."""
     words = ["vbench train", f"--model {args.model}", f"--suite {args.suite}", f"--config {args.config}"]
@@ -217,10 +214,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from vbench.distributed import is_main_process
     if not is_main_process():
         return 0
+    from vbench.adapters import MODELS, _import_class
     from vbench.suite import builtin_suites, load_suite
-    suite = args.suite
-    if args.model in UNCONDITIONAL and load_suite(suite).task != "generation":
-        gen = f"{load_suite(suite).name}-gen"
+    suite, trained_on = args.suite, load_suite(args.suite)
+    unconditional = getattr(_import_class(MODELS[args.model]), "task", "prediction") == "generation"
+    if unconditional and trained_on.task != "generation":
+        gen = f"{trained_on.name}-gen"
         suite = gen if gen in builtin_suites() else "SUITE-gen"
         print(f"{args.model} is an unconditional generator: score it on a generation suite")
     print(f"checkpoints in {out}: score with `vbench run --suite {suite} --model {args.model} "

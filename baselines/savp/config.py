@@ -171,10 +171,6 @@ def tiny_schedules(steps: int) -> dict[str, Any]:
                 lr_decay_end=steps, schedule_sampling_k=max(steps / 40, 1.0))
 
 
-def check_keys(data: Any, source: str) -> None:
-    configs.check_keys(data, FIELDS, "SAVP", source)
-
-
 def make_config(variant: str, spec: str, dataset: str, channels: int, resolution: int, n_ctx: int,
                 n_train_fut: int, overrides: dict[str, Any] | None = None) -> SavpConfig:
     """The config for training `variant` on a suite's data: `spec` is `full`, `tiny` or a YAML file."""

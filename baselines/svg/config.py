@@ -82,10 +82,6 @@ TINY: dict[str, Any] = dict(backbone="dcgan", image_size=32, nf=8, g_dim=16, z_d
                             beta=1e-4, lr=2e-3, batch_size=16, steps=5000)
 
 
-def check_keys(data: Any, source: str) -> None:
-    configs.check_keys(data, FIELDS, "SVG", source)
-
-
 def make_config(variant: str, spec: str, dataset: str, channels: int, resolution: int, n_ctx: int,
                 n_train_fut: int, overrides: dict[str, Any] | None = None) -> SvgConfig:
     """The config for training `variant` on a suite's data: `spec` is `full`, `tiny` or a YAML file."""

@@ -92,10 +92,6 @@ TINY: dict[str, dict[str, Any]] = {
 }
 
 
-def check_keys(data: Any, source: str) -> None:
-    configs.check_keys(data, FIELDS, "VGAN", source)
-
-
 def make_config(variant: str, spec: str, channels: int, overrides: dict[str, Any] | None = None) -> VganConfig:
     """The config for training `variant` on a suite with `channels`: `spec` is `full`, `tiny` or a YAML file."""
     base, file_keys = configs.read_spec(spec, FIELDS, "VGAN", variant, variant)

@@ -130,10 +130,6 @@ TINY: dict[str, Any] = dict(image_size=32, z_dim=16, ngf=16, num_videos=512, bat
                             gmm_components=10, gmm_n_init=2)
 
 
-def check_keys(data: Any, source: str) -> None:
-    configs.check_keys(data, FIELDS, "VGLANN", source)
-
-
 def make_config(spec: str, channels: int, overrides: dict[str, Any] | None = None) -> VglannConfig:
     """The config for training on a suite with `channels`: `spec` is `full`, `tiny` or a YAML file."""
     base, file_keys = configs.read_spec(spec, FIELDS, "VGLANN", "vglann", "vglann")

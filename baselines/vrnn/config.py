@@ -124,10 +124,6 @@ TINY: dict[str, Any] = dict(image_size=32, n_hid=4, max_mult=4, n_z=4, enc_block
                             lr=1e-3, weight_decay=1e-4, batch_size=8, steps=900)
 
 
-def check_keys(data: Any, source: str) -> None:
-    configs.check_keys(data, FIELDS, "VRNN", source)
-
-
 def make_config(variant: str, spec: str, dataset: str, channels: int, resolution: int, n_ctx: int,
                 n_train_fut: int, overrides: dict[str, Any] | None = None) -> VrnnConfig:
     """The config for training `variant` on a suite's data: `spec` is `full`, `tiny` or a YAML file."""
