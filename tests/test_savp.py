@@ -496,11 +496,7 @@ def test_resume_continues_exactly(checkpoints, tmp_path):
 
 def _jolt(model):
     """Larger random weights, so that different noise gives clearly different frames (2 training steps do not)."""
-    torch.manual_seed(5)
-    with torch.no_grad():
-        for m in model.savp.generator.modules():
-            if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)):
-                m.weight.normal_(0, 0.3)
+    baseline_helpers.jolt(model.savp.generator, torch.nn.Linear, torch.nn.Conv2d)
     return model
 
 

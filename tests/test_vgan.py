@@ -313,11 +313,7 @@ def test_wrong_variant_or_missing_checkpoint_is_named(checkpoints, tmp_path):
 
 def _jolt(model):
     """Larger random weights, so that different noise gives clearly different frames (2 training steps do not)."""
-    torch.manual_seed(5)
-    with torch.no_grad():
-        for m in model.vgan.generator.modules():
-            if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d)):
-                m.weight.normal_(0, 0.3)
+    baseline_helpers.jolt(model.vgan.generator, torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d)
     return model
 
 

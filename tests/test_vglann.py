@@ -438,11 +438,7 @@ def test_a_run_stopped_in_the_mapper_fit_is_refused_then_finished_by_resume(trai
 
 def _jolt(model):
     """Larger random generator weights, so that different latents give clearly different videos."""
-    torch.manual_seed(5)
-    with torch.no_grad():
-        for m in model.vglann.generator.modules():
-            if isinstance(m, (torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d)):
-                m.weight.normal_(0, 0.3)
+    baseline_helpers.jolt(model.vglann.generator, torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d)
     return model
 
 
