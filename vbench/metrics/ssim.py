@@ -28,11 +28,18 @@ an odd window that crop leaves exactly the positions whose window lies inside th
 the ones where the reflected border never enters. So the means agree to float64 rounding, not just
 approximately.
 
-Numerics: the local moments are computed in float64 whatever the input dtype. In float32, the
-``E[x^2] - E[x]^2`` cancellation over near-flat regions shifts SSIM by up to ~1e-5 (skimage has the
-same error on float32 input, which it processes in float32). The work runs on the input's device,
-in chunks of frames to bound memory. These are evaluation functions: they run under
-``torch.no_grad()`` and their results carry no gradient.
+Numerics: the local moments are taken about each frame pair's mean ``a`` (the mean of both
+frames): the windowed means of ``x - a``, ``y - a``, ``(x - a)^2 + (y - a)^2`` and ``(x - a)(y -
+a)``. (Co)variances do not depend on ``a``, and centring keeps the ``E[x^2] - E[x]^2``
+cancellation small. float64 input is filtered in float64 and agrees with skimage to float64
+rounding. float32 input (and float16 / bfloat16, promoted) is computed in float32 throughout, 2.5
+times as fast on one CPU core, and only the per-frame means are taken in float64. Against the
+float64 computation that path measured at most 4e-7 per frame on the structured and adversarial
+pairs of ``tests/test_ssim_psnr.py`` (full-range ramps with 1e-3 noise, flat bright regions; the
+test's bound is 1e-6); without centring the flat bright case was 1e-5 off. Scores are
+float64 whatever the path. The work runs on the input's device, in chunks of frames to bound
+memory. These are evaluation functions: they run under ``torch.no_grad()`` and their results carry
+no gradient.
 """
 
 from __future__ import annotations
@@ -177,38 +184,45 @@ def _filter_valid(planes: Tensor, taps: tuple[float, ...]) -> Tensor:
     return out.view(b, h, w)[:, : h - k + 1, : w - k + 1]                         # [B, H', W']
 
 
-def _local_moments(pred: Tensor, target: Tensor, taps: tuple[float, ...]) -> Tensor:
-    """Windowed means of x, y, x^2 + y^2 and xy: ``[n, C, H, W]`` x 2 -> float64 ``[4, n, C, H', W']``."""
+def _local_moments(pred: Tensor, target: Tensor, taps: tuple[float, ...]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Windowed moments of a frame pair: ``[n, C, H, W]`` x 2 -> ``[n, C, H', W']`` x 4 (float64 for
+    float64 input, else float32): mu_x, mu_y, var_x + var_y and cov_xy (population (co)variances;
+    see the module docstring)."""
     n, c, h, w = pred.shape
     k = len(taps)
-    stats = torch.empty(4, n, c, h, w, dtype=torch.float64, device=pred.device)  # [4, n, C, H, W]
+    dtype = torch.float64 if torch.float64 in (pred.dtype, target.dtype) else torch.float32
+    centre = (pred.mean(dim=(1, 2, 3), dtype=torch.float64)
+              + target.mean(dim=(1, 2, 3), dtype=torch.float64)) / 2                  # [n]
+    stats = torch.empty(4, n, c, h, w, dtype=dtype, device=pred.device)               # [4, n, C, H, W]
     x, y, squares, cross = stats.unbind(0)
-    x.copy_(pred)
-    y.copy_(target)
-    torch.mul(x, x, out=squares).addcmul_(y, y)                                  # x^2 + y^2
-    torch.mul(x, y, out=cross)                                                   # xy
-    local = _filter_valid(stats.view(4 * n * c, h, w), taps)                     # [4nC, H', W']
-    return local.view(4, n, c, h - k + 1, w - k + 1)                             # [4, n, C, H', W']
+    offset = centre.to(dtype).view(n, 1, 1, 1)                                        # [n, 1, 1, 1]
+    torch.sub(pred, offset, out=x)
+    torch.sub(target, offset, out=y)
+    torch.mul(x, x, out=squares).addcmul_(y, y)                                       # x^2 + y^2
+    torch.mul(x, y, out=cross)                                                        # xy
+    local = _filter_valid(stats.view(4 * n * c, h, w), taps)                          # [4nC, H', W']
+    m_x, m_y, m_squares, m_cross = local.view(4, n, c, h - k + 1, w - k + 1).unbind(0)
+    variances = m_squares - (m_x * m_x + m_y * m_y)                                   # var_x + var_y
+    covariance = m_cross - m_x * m_y                                                  # cov_xy
+    return m_x + offset, m_y + offset, variances, covariance
 
 
-def _ssim_from_moments(moments: Tensor, c1: float, c2: float, cov_scale: float) -> Tensor:
-    """SSIM map from ``[4, ...]`` windowed means of (x, y, x^2 + y^2, xy) -> ``[...]``.
+def _ssim_from_moments(mu_x: Tensor, mu_y: Tensor, variances: Tensor, covariance: Tensor,
+                       c1: float, c2: float, cov_scale: float) -> Tensor:
+    """SSIM map from mu_x, mu_y, var_x + var_y and cov_xy (all ``[...]``) -> ``[...]``.
 
     ``(2 mu_x mu_y + C1)(2 s_xy + C2) / ((mu_x^2 + mu_y^2 + C1)(s_x^2 + s_y^2 + C2))`` with the
     (co)variances scaled by `cov_scale`. Exactly symmetric in x and y, and exactly 1 for x == y.
     """
-    mu_x, mu_y, mean_squares, mean_cross = moments.unbind(0)
-    mu_xy = mu_x * mu_y
-    mu_sq = mu_x * mu_x + mu_y * mu_y
-    numerator = (2.0 * mu_xy + c1) * (2.0 * cov_scale * (mean_cross - mu_xy) + c2)
-    denominator = (mu_sq + c1) * (cov_scale * (mean_squares - mu_sq) + c2)
-    return numerator / denominator
+    numerator = (2.0 * mu_x * mu_y).add_(c1).mul_(covariance.mul(2.0 * cov_scale).add_(c2))
+    denominator = (mu_x * mu_x).add_(mu_y * mu_y).add_(c1).mul_(variances.mul(cov_scale).add_(c2))
+    return numerator.div_(denominator)
 
 
 def _ssim_map_unchecked(pred: Tensor, target: Tensor, data_range: float, profile: SSIMProfile) -> Tensor:
     c1, c2 = profile.constants(data_range)
-    moments = _local_moments(pred, target, profile.window)                       # [4, n, C, H', W']
-    return _ssim_from_moments(moments, c1, c2, profile.covariance_scale())       # [n, C, H', W']
+    moments = _local_moments(pred, target, profile.window)                       # 4 x [n, C, H', W']
+    return _ssim_from_moments(*moments, c1, c2, profile.covariance_scale())      # [n, C, H', W']
 
 
 def _resolve(pred: Tensor, target: Tensor, data_range: float, profile: str) -> tuple[float, SSIMProfile]:
@@ -227,7 +241,7 @@ def ssim_map(pred: Tensor, target: Tensor, data_range: float = 1.0, profile: str
     ``(k - 1) // 2`` on every side. Whole batch at once: use :func:`ssim` for large batches.
     """
     data_range, spec = _resolve(pred, target, data_range, profile)
-    return _ssim_map_unchecked(pred, target, data_range, spec)
+    return _ssim_map_unchecked(pred, target, data_range, spec).to(torch.float64)
 
 
 @torch.no_grad()
@@ -247,7 +261,7 @@ def ssim(pred: Tensor, target: Tensor, data_range: float = 1.0, profile: str = D
     budget = _CHUNK_PIXELS["cpu" if pred.device.type == "cpu" else "other"]
     per_chunk = max(1, budget // (c * h * w))
     scores = [
-        _ssim_map_unchecked(p, t, data_range, spec).mean(dim=(1, 2, 3))          # [n]
+        _ssim_map_unchecked(p, t, data_range, spec).mean(dim=(1, 2, 3), dtype=torch.float64)   # [n]
         for p, t in zip(pred.split(per_chunk), target.split(per_chunk))
     ]
     return torch.cat(scores)                                                      # [N]
