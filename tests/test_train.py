@@ -50,17 +50,23 @@ def test_resume_continues_exactly_where_it_stopped(suite, tmp_path):
         assert torch.allclose(a["state_dict"][key], b["state_dict"][key], atol=1e-6), key
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny 3D convolutions run fastest on one thread (on busy shared cores, two were 12x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def test_lr_drops_take_effect_from_their_step_and_resume_exactly(suite, tmp_path):
+    config = tmp_path / "drops.yaml"
+    config.write_text("base: tiny\nlr_drops: [[2, 1.0e-5], [3, 2.0e-6]]\n")
+    straight = train(request(suite, tmp_path / "straight", steps=4, config=str(config)))
+    train(request(suite, tmp_path / "split", steps=2, config=str(config)))
+    resumed = train(request(suite, tmp_path / "split", steps=4, config=str(config), resume=True))
+    constant = train(request(suite, tmp_path / "constant", steps=4))
+    a, b, c = (load_checkpoint(out / "last.pt") for out in (straight, resumed, constant))
+    assert a["optimizer"]["model"]["param_groups"][0]["lr"] == b["optimizer"]["model"]["param_groups"][0]["lr"] == 2e-6
+    assert c["optimizer"]["model"]["param_groups"][0]["lr"] == 2e-3
+    for key in a["state_dict"]:
+        assert torch.allclose(a["state_dict"][key], b["state_dict"][key], atol=1e-6), key
+    assert any(not torch.allclose(a["state_dict"][k], c["state_dict"][k]) for k in a["state_dict"])
 
 
 @pytest.mark.parametrize("model", ["vgan_cond", "vgan"])
-def test_gan_resume_continues_exactly_with_both_optimizers(suite, tmp_path, model, one_thread):
+def test_gan_resume_continues_exactly_with_both_optimizers(suite, tmp_path, model, one_torch_thread):
     """A recipe that owns its update (D step, then G step) saves and restores every optimiser."""
     straight = train(request(suite, tmp_path / "straight", model=model, steps=4, log_every=1))
     train(request(suite, tmp_path / "split", model=model, steps=2, log_every=1))

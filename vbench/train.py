@@ -30,7 +30,9 @@ plus either
   gives `amp.autocast()` for forward passes and `amp.step(loss, optimizer, name)` for the backward pass
   and the (scaled) optimiser step; it refuses a non-finite loss before touching the parameters.
 
-Optional: `clip_frames(config)`, the frames of a training clip (default `n_ctx + n_train_fut`).
+Optional: `clip_frames(config)`, the frames of a training clip (default `n_ctx + n_train_fut`), and
+`learning_rate(config, step)`, the lr every optimiser's parameter groups get before step `step` (0-based;
+a pure function of the step, so `--resume` stays exact).
 `video` is float `[B, T, C, S, S]` in [0, 1] at the config's `image_size`. Every optimiser's state is
 saved in `last.pt` (by name), so `--resume` continues exactly.
 
@@ -175,6 +177,12 @@ def loss_step(model: torch.nn.Module, video: torch.Tensor, optimizers: dict[str,
         loss, logs = model.training_loss(video)
     amp.step(loss, optimizer, "loss")
     return logs
+
+
+def set_learning_rate(optimizers: dict[str, torch.optim.Optimizer], lr: float) -> None:
+    for optimizer in optimizers.values():
+        for group in optimizer.param_groups:
+            group["lr"] = lr
 
 
 def _load_optimizers(optimizers: dict[str, torch.optim.Optimizer], saved: dict[str, Any], path: Path) -> None:
@@ -487,6 +495,8 @@ def train(request: TrainRequest) -> Path:
                     torch.manual_seed(int(np.random.SeedSequence([config.seed, step, ctx.rank]).generate_state(1)[0]))
                 video = torch.from_numpy(batch).to(device).float() / 255.0
                 video = _resize(video, config.image_size)                     # [B, T, C, S, S]
+                if hasattr(recipe, "learning_rate"):
+                    set_learning_rate(optimizers, recipe.learning_rate(config, step))
                 mixed.stepped = False
                 try:
                     if pool is None:

@@ -1,4 +1,7 @@
-"""SVG-LP's learned prior around wall collisions on SM-MNIST (the paper's Figure 6, as numbers).
+"""Measurements behind the bundled SVG checkpoints' notes, on SM-MNIST, where the harness owns the simulator.
+
+`prior_sigma_at_bounces`: SVG-LP's learned prior around wall collisions (the paper's Figure 6, as numbers).
+`conditional_mean_ssim`: what SSIM an MSE-optimal deterministic predictor can reach (below).
 
 Denton & Fergus show the prior's variance rising when a digit hits a wall: the bounce draws a new
 random velocity, so the next frame is uncertain, while free flight is predictable. The harness owns
@@ -22,6 +25,8 @@ import torch
 
 from vbench.adapters import _resize   # the harness's conversion to the model's frame size
 from vbench.data.smmnist import generate_trajectories, render_batch
+from vbench.metrics.ssim import ssim
+from vbench.truth import true_futures
 
 
 def prior_sigma_at_bounces(svg, digits: np.ndarray, seed: int, num_videos: int, num_frames: int,
@@ -48,3 +53,31 @@ def prior_sigma_at_bounces(svg, digits: np.ndarray, seed: int, num_videos: int, 
     ratios = [r["sigma_at"] / r["sigma_away"] for r in rows]
     return {"rows": rows, "ratio": float(np.mean(ratios)) if ratios else float("nan"),
             "steps_higher_at_bounce": sum(r > 1 for r in ratios), "steps": len(ratios)}
+
+
+def conditional_mean_ssim(digits: np.ndarray, seed: int, num_videos: int, context_frames: int,
+                          predicted_frames: int, k: int, truth_seed: int = 1) -> dict:
+    """Per-frame SSIM of the MSE-optimal deterministic prediction, against copy-last and all-black.
+
+    A deterministic model trained on MSE (svg_det) converges to the conditional mean of the future.
+    Here that mean is taken over `k` true futures of each test clip, drawn by the simulator from the
+    clip's exact state (positions, velocities: more than any model can read off the frames), and
+    scored with SSIM (gaussian) against the clip's own future, as `vbench run` scores predictions.
+    `digits`, `seed`: the suite's digit source and seed (the test clips are clips 0..num_videos-1).
+    Returns float lists, one value per predicted frame, for "mean", "copy_last" and "black".
+    """
+    clips = render_batch(digits, generate_trajectories(digits, seed, range(num_videos),
+                                                       context_frames + predicted_frames))
+    clips = torch.from_numpy(clips[:, :, None]).double() / 255.0                            # [N, T, 1, H, W]
+    future = clips[:, context_frames:]                                                      # [N, Tp, 1, H, W]
+    mean = torch.stack([torch.from_numpy(true_futures(digits, seed, v, context_frames, predicted_frames, k,
+                                                      truth_seed)[0]).double().mean(0) / 255.0
+                        for v in range(num_videos)])                                        # [N, Tp, 1, H, W]
+    predictions = {"mean": mean, "copy_last": clips[:, context_frames - 1:context_frames].expand_as(future),
+                   "black": torch.zeros_like(future)}
+
+    def per_frame(prediction: torch.Tensor) -> list[float]:
+        scores = ssim(prediction.flatten(0, 1), future.flatten(0, 1))                        # [N * Tp]
+        return scores.view(num_videos, predicted_frames).mean(0).tolist()
+
+    return {name: per_frame(p) for name, p in predictions.items()}

@@ -43,12 +43,18 @@ class SvgConfig(configs.ConfigRecord):
     n_ctx: int = 5                   # training: context frames
     n_train_fut: int = 10            # training: predicted frames
     lr: float = 2e-3                 # Adam
+    lr_drops: tuple[tuple[int, float], ...] = ()   # ((step, lr), ...): from `step` on, Adam's lr is `lr`
     beta1: float = 0.9
     batch_size: int = 100
     steps: int = 180_000             # 300 "epochs" x 600 iterations in the released code
     seed: int = 0
 
     def __post_init__(self):
+        try:
+            drops = tuple((int(step), float(lr)) for step, lr in self.lr_drops)
+        except (TypeError, ValueError):
+            raise ValueError(f"SVG config: lr_drops must be a list of [step, lr] pairs, got {self.lr_drops!r}") from None
+        object.__setattr__(self, "lr_drops", drops)
         checks = [
             (self.variant in VARIANTS, f"variant must be one of {VARIANTS}"),
             (self.backbone in BACKBONES, f"backbone must be one of {BACKBONES}"),
@@ -58,11 +64,17 @@ class SvgConfig(configs.ConfigRecord):
                  self.posterior_layers, self.prior_layers, self.n_ctx, self.n_train_fut,
                  self.batch_size, self.steps) >= 1, "sizes, layers, frames, batch_size and steps must be >= 1"),
             (self.beta >= 0 and self.lr > 0 and 0 <= self.beta1 < 1, "need beta >= 0, lr > 0, 0 <= beta1 < 1"),
+            (all(s > 0 and lr > 0 for s, lr in drops) and all(a[0] < b[0] for a, b in zip(drops, drops[1:])),
+             "lr_drops needs steps > 0 in increasing order and lrs > 0"),
         ]
         for ok, why in checks:
             if not ok:
                 raise ValueError(f"SVG config: {why} (config: {self.to_dict()})")
         object.__setattr__(self, "vgg_layers", tuple(self.vgg_layers))
+
+    def lr_at(self, step: int) -> float:
+        """Adam's learning rate for training step `step` (0-based): `lr`, then each drop from its step on."""
+        return next((lr for start, lr in reversed(self.lr_drops) if step >= start), self.lr)
 
 
 FIELDS = [f.name for f in dataclasses.fields(SvgConfig)]
@@ -77,7 +89,7 @@ FULL: dict[str, dict[str, Any]] = {
 
 # CPU size (baselines.md §2 "tiny config"): 32x32 frames, DCGAN-32 with 8/16/32 channels, g_dim 16,
 # LSTMs of 32 cells, z_dim 4. Used by the tests; the bundled smmnist-mini checkpoints widen it
-# (baselines/checkpoints/svg_small.yaml).
+# (baselines/checkpoints/svg_<variant>-smmnist-mini.yaml).
 TINY: dict[str, Any] = dict(backbone="dcgan", image_size=32, nf=8, g_dim=16, z_dim=4, rnn_size=32,
                             beta=1e-4, lr=2e-3, batch_size=16, steps=5000)
 

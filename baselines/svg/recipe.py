@@ -38,6 +38,10 @@ class SvgRecipe:
         c = model.config
         return torch.optim.Adam(model.parameters(), lr=c.lr, betas=(c.beta1, 0.999))
 
+    def learning_rate(self, config: SvgConfig, step: int) -> float:
+        """The released code keeps lr constant; a config's `lr_drops` lowers it from given steps."""
+        return config.lr_at(step)
+
 
 SVG_DET = SvgRecipe("det")
 SVG_FP = SvgRecipe("fp")
