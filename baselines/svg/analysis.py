@@ -2,6 +2,7 @@
 
 `prior_sigma_at_bounces`: SVG-LP's learned prior around wall collisions (the paper's Figure 6, as numbers).
 `conditional_mean_ssim`: what SSIM an MSE-optimal deterministic predictor can reach (below).
+`validation_ssim`: best-of-N SSIM on clips of the training digits, for choosing checkpoints without the test set.
 
 Denton & Fergus show the prior's variance rising when a digit hits a wall: the bounce draws a new
 random velocity, so the next frame is uncertain, while free flight is predictable. The harness owns
@@ -23,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from vbench.adapters import _resize   # the harness's conversion to the model's frame size
+from vbench.adapters import SampleRNG, _resize   # _resize: the harness's conversion to the model's frame size
 from vbench.data.smmnist import generate_trajectories, render_batch
 from vbench.metrics.ssim import ssim
 from vbench.truth import true_futures
@@ -81,3 +82,28 @@ def conditional_mean_ssim(digits: np.ndarray, seed: int, num_videos: int, contex
         return scores.view(num_videos, predicted_frames).mean(0).tolist()
 
     return {name: per_frame(p) for name, p in predictions.items()}
+
+
+def validation_ssim(model, digits: np.ndarray, seed: int = 12345, num_videos: int = 64, num_samples: int = 10,
+                    context_frames: int = 5, predicted_frames: int = 10) -> list[float]:
+    """Per-frame best-of-N SSIM (gaussian) of an SVG adapter (`SvgDet` / `SvgFP` / `SvgLP`) on simulated clips.
+
+    `digits` and `seed` should be ones the test clips do not use (the training digits and a seed of their
+    own), so that checkpoints can be compared without looking at the test set. Each video's best sample is
+    the one with the highest mean SSIM over its frames, as `vbench run` selects per metric; a
+    deterministic model gets one sample. Returns the mean over videos, one value per predicted frame.
+    """
+    samples = num_samples if model.stochastic else 1
+    clips = render_batch(digits, generate_trajectories(digits, seed, range(num_videos),
+                                                       context_frames + predicted_frames))
+    clips = torch.from_numpy(clips[:, :, None]).float() / 255.0                             # [N, T, 1, 64, 64]
+    future = clips[:, context_frames:]                                                      # [N, Tp, 1, 64, 64]
+    context = _resize(clips[:, :context_frames], model.resolution)                          # [N, Tc, 1, S, S]
+    with torch.no_grad():
+        pred = model.predict(context, predicted_frames, samples,
+                             SampleRNG(0, range(num_videos), range(samples)))               # [N, K, Tp, 1, S, S]
+    pred = _resize(pred, clips.shape[-1]).clamp(0, 1)                                       # [N, K, Tp, 1, 64, 64]
+    scores = ssim(pred.flatten(0, 2), future[:, None].expand_as(pred).flatten(0, 2))
+    scores = scores.view(num_videos, samples, predicted_frames)                              # [N, K, Tp]
+    best = scores[torch.arange(num_videos), scores.mean(2).argmax(1)]                        # [N, Tp]
+    return best.mean(0).tolist()
