@@ -22,10 +22,10 @@ import baseline_helpers
 from baseline_helpers import millions
 from conftest import write_suite
 from vbench.adapters import MODELS, SampleRNG, predict_checked, resolve_model
-from vbench.errors import ModelError
+from vbench.errors import ModelError, VBenchError
 from vbench.runner import RunRequest, run
 from vbench.store import Store
-from vbench.train import RECIPES, Amp, TrainRequest, load_checkpoint, train
+from vbench.train import RECIPES, Amp, TrainRequest, load_checkpoint, set_learning_rate, train
 
 RECIPE_OF = {"det": SAVP_DET, "vae": SAVP_VAE, "gan": SAVP_GAN, "savp": SAVP_RECIPE}
 ADAPTERS = {"det": SavpDet, "vae": SavpVae, "gan": SavpGan, "savp": Savp}
@@ -229,7 +229,7 @@ def test_schedules_follow_the_spec():
     assert model.p_ground_truth(9000) == pytest.approx(900 / (900 + math.exp(10)))
     assert model.p_ground_truth(12_300) > 0.001 and model.p_ground_truth(12_400) == 0.0    # floor near 12.3k
     assert [model.kl_scale(s) for s in (0, 50_000, 75_000, 100_000, 200_000)] == [0, 0, 0.5, 1, 1]
-    assert [model.lr_scale(s) for s in (0, 200_000, 250_000, 300_000, 400_000)] == [1, 1, 0.5, 0, 0]
+    assert [model.config.lr_scale(s) for s in (0, 200_000, 250_000, 300_000, 400_000)] == [1, 1, 0.5, 0, 0]
     assert tiny("det", schedule_sampling_k=0).p_ground_truth(0) == 0.0                      # k = 0: autoregressive
 
 
@@ -317,9 +317,14 @@ def test_scheduled_sampling_feeds_predictions_or_truth():
 
 
 def _step(model, variant, video, steps=1):
+    """`steps` training steps as `vbench train` runs them: this step's lr, then the recipe's update."""
     recipe = RECIPE_OF[variant]
     optimizers = recipe.optimizers(model)
-    return [recipe.train_step(model, video, optimizers, AMP) for _ in range(steps)], optimizers
+    history = []
+    for _ in range(steps):
+        set_learning_rate(optimizers, recipe.learning_rate(model.config, int(model.steps_done)))
+        history.append(recipe.train_step(model, video, optimizers, AMP))
+    return history, optimizers
 
 
 def test_spec_tiny_checks_masks_kernels_range_and_both_discriminators_learn():
@@ -378,6 +383,11 @@ def test_learning_rate_and_step_counter_follow_the_schedule():
     history, optimizers = _step(model, "vae", moving_squares(), steps=3)
     assert [h["lr"] for h in history] == pytest.approx([1e-3, 1e-3, 0.5e-3])
     assert int(model.steps_done) == 3 and "steps_done" in model.state_dict()
+    gan = tiny("gan", lr_decay_start=1, lr_decay_end=3)
+    _, optimizers = _step(gan, "gan", moving_squares(), steps=3)      # the lr of step 2: half of each base lr
+    assert [optimizers[n].param_groups[0]["lr"] for n in ("generator", "discriminator")] == pytest.approx([0.5e-3, 1e-4])
+    with pytest.raises(VBenchError, match="discriminator"):           # an optimiser the schedule does not name
+        set_learning_rate(optimizers, {"generator": 1e-3})
 
 
 # ---------------------------------------------------------------------------------------------

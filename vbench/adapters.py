@@ -147,7 +147,8 @@ def parse_model_args(pairs: Sequence[str]) -> dict[str, Any]:
     return args
 
 
-def _import_class(spec: str) -> Any:
+def import_model_class(spec: str) -> Any:
+    """The class (or factory) named by 'package.module:Class' or 'path/to/file.py:Class', or ModelError."""
     target, _, attr = spec.rpartition(":")
     if not target or not attr:
         raise ModelError(f"model '{spec}': expected a short name, 'package.module:Class' or 'file.py:Class'")
@@ -190,7 +191,7 @@ def resolve_model(spec: str, model_args: dict[str, Any] | None = None, checkpoin
         spec_target = MODELS[spec]
     else:
         spec_target = spec
-    factory = _import_class(spec_target)
+    factory = import_model_class(spec_target)
     if checkpoint is not None:
         model_args["checkpoint"] = checkpoint
     try:

@@ -214,10 +214,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from vbench.distributed import is_main_process
     if not is_main_process():
         return 0
-    from vbench.adapters import MODELS, _import_class
+    from vbench.adapters import MODELS, import_model_class
     from vbench.suite import builtin_suites, load_suite
     suite, trained_on = args.suite, load_suite(args.suite)
-    unconditional = getattr(_import_class(MODELS[args.model]), "task", "prediction") == "generation"
+    unconditional = getattr(import_model_class(MODELS[args.model]), "task", "prediction") == "generation"
     if unconditional and trained_on.task != "generation":
         gen = f"{trained_on.name}-gen"
         suite = gen if gen in builtin_suites() else "SUITE-gen"

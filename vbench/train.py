@@ -31,8 +31,9 @@ plus either
   and the (scaled) optimiser step; it refuses a non-finite loss before touching the parameters.
 
 Optional: `clip_frames(config)`, the frames of a training clip (default `n_ctx + n_train_fut`), and
-`learning_rate(config, step)`, the lr every optimiser's parameter groups get before step `step` (0-based;
-a pure function of the step, so `--resume` stays exact).
+`learning_rate(config, step)`, the lr the optimisers' parameter groups get before step `step` (0-based;
+a pure function of the step, so `--resume` stays exact): one float for all, or `{optimiser name: lr}`
+naming each of them.
 `video` is float `[B, T, C, S, S]` in [0, 1] at the config's `image_size`. Every optimiser's state is
 saved in `last.pt` (by name), so `--resume` continues exactly.
 
@@ -179,10 +180,15 @@ def loss_step(model: torch.nn.Module, video: torch.Tensor, optimizers: dict[str,
     return logs
 
 
-def set_learning_rate(optimizers: dict[str, torch.optim.Optimizer], lr: float) -> None:
-    for optimizer in optimizers.values():
+def set_learning_rate(optimizers: dict[str, torch.optim.Optimizer], lr: float | dict[str, float]) -> None:
+    """Give every parameter group of every optimiser `lr`, or of optimiser `name` `lr[name]`."""
+    rates = lr if isinstance(lr, dict) else dict.fromkeys(optimizers, lr)
+    if set(rates) != set(optimizers):
+        raise VBenchError(f"the recipe's learning_rate names optimisers {sorted(rates)}, "
+                          f"its optimizers are {sorted(optimizers)}")
+    for name, optimizer in optimizers.items():
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = rates[name]
 
 
 def _load_optimizers(optimizers: dict[str, torch.optim.Optimizer], saved: dict[str, Any], path: Path) -> None:

@@ -79,7 +79,7 @@ class SavpConfig(configs.ConfigRecord):
     seed: int = 0
 
     def __post_init__(self):
-        discriminators = self.gan_weight > 0 or self.vae_gan_weight > 0
+        discriminators = self.has_discriminators
         checks = [
             (self.variant in VARIANTS, f"variant must be one of {VARIANTS}"),
             (self.transformation in TRANSFORMATIONS, f"transformation must be one of {TRANSFORMATIONS}"),
@@ -117,6 +117,16 @@ class SavpConfig(configs.ConfigRecord):
     @property
     def sequence_length(self) -> int:
         return self.n_ctx + self.n_train_fut
+
+    @property
+    def has_discriminators(self) -> bool:
+        """Whether a GAN or VAE-GAN term trains a discriminator (with its own optimiser, at `d_lr`)."""
+        return self.gan_weight > 0 or self.vae_gan_weight > 0
+
+    def lr_scale(self, step: int) -> float:
+        """lr schedule: 1 until lr_decay_start, linear to 0 at lr_decay_end."""
+        start, end = self.lr_decay_start, self.lr_decay_end
+        return min(max(1.0 - (step - start) / (end - start), 0.0), 1.0)
 
 
 FIELDS = [f.name for f in dataclasses.fields(SavpConfig)]

@@ -119,11 +119,6 @@ class SAVP(nn.Module):
             return 1.0 if step >= start else 0.0
         return min(max((step - start) / (end - start), 0.0), 1.0)
 
-    def lr_scale(self, step: int) -> float:
-        """lr schedule: 1 until lr_decay_start, linear to 0 at lr_decay_end."""
-        start, end = self.config.lr_decay_start, self.config.lr_decay_end
-        return min(max(1.0 - (step - start) / (end - start), 0.0), 1.0)
-
     # -----------------------------------------------------------------------------------------
     # The generator unrolled
 

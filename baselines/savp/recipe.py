@@ -51,16 +51,21 @@ class SavpRecipe:
             optimizers["discriminator"] = torch.optim.Adam(params, lr=c.d_lr, betas=(c.beta1, 0.999))
         return optimizers
 
+    def learning_rate(self, config: SavpConfig, step: int) -> dict[str, float]:
+        """`lr` for the generator, `d_lr` for the discriminators (where the variant has them), both decayed
+        by `config.lr_scale(step)`."""
+        scale = config.lr_scale(step)
+        rates = {"generator": config.lr * scale}
+        if config.has_discriminators:
+            rates["discriminator"] = config.d_lr * scale
+        return rates
+
     def train_step(self, model: SavpModel, video: torch.Tensor, optimizers: dict[str, torch.optim.Optimizer],
                    amp) -> dict[str, float]:
-        """One iteration on `video` [B, T, C, S, S] in [0, 1]: set the lr of this step, run the passes, step D
-        (on detached fakes), step G (through the updated D, whose weights get no gradient), count the step."""
+        """One iteration on `video` [B, T, C, S, S] in [0, 1] (`vbench train` has set this step's lr): run the
+        passes, step D (on detached fakes), step G (through the updated D, whose weights get no gradient),
+        count the step."""
         step = int(model.steps_done)
-        scale = model.lr_scale(step)
-        base = {"generator": model.config.lr, "discriminator": model.config.d_lr}
-        for name, optimizer in optimizers.items():
-            for group in optimizer.param_groups:
-                group["lr"] = base[name] * scale
         with amp.autocast():
             passes = model.forward_passes(video, step)
         logs: dict[str, float] = {}
@@ -80,7 +85,7 @@ class SavpRecipe:
             for d in discriminators:
                 d.requires_grad_(True)
         model.steps_done += 1
-        return {**logs, **g_logs, "p_gt": passes["p_gt"], "lr": model.config.lr * scale}
+        return {**logs, **g_logs, "p_gt": passes["p_gt"], "lr": optimizers["generator"].param_groups[0]["lr"]}
 
 
 SAVP_DET = SavpRecipe("det")
