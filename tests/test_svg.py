@@ -97,6 +97,20 @@ def test_lr_drops_are_read_from_yaml_and_checked(tmp_path):
         SvgConfig(lr_drops=[[100, "fast"]])
 
 
+@pytest.mark.parametrize("name", ["svg_det", "svg_fp", "svg_lp"])
+def test_each_bundled_config_file_reproduces_its_checkpoints_config(name):
+    """`vbench train --config <name>-smmnist-mini.yaml --steps N`, the command in the bundled JSON, builds
+    exactly the config the bundled weights were trained with (steps, seed and lr schedule included)."""
+    weights = bundled_checkpoint(name)
+    info = json.loads(weights.with_suffix(".json").read_text())
+    yaml_path = weights.with_suffix(".yaml")
+    assert f"--config baselines/checkpoints/{yaml_path.name}" in info["command"]
+    steps = int(info["command"].split("--steps ")[1].split()[0])
+    config = make_config(name.removeprefix("svg_"), str(yaml_path), "smmnist-mini", 1, 64, 5, 10, {"steps": steps})
+    assert config == SvgConfig.from_dict(info["config"])
+    assert config == SvgConfig.from_dict(torch.load(weights, weights_only=True)["config"])
+
+
 # ---------------------------------------------------------------------------------------------
 # Shapes and the objective
 
