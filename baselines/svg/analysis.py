@@ -24,9 +24,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from vbench.adapters import SampleRNG, _resize   # _resize: the harness's conversion to the model's frame size
+from vbench.adapters import SampleRNG, _resize, predict_checked   # _resize: the harness's conversion to a model's frame size
 from vbench.data.smmnist import generate_trajectories, render_batch
 from vbench.metrics.ssim import ssim
+from vbench.selection import best_sample
 from vbench.truth import true_futures
 
 
@@ -89,21 +90,18 @@ def validation_ssim(model, digits: np.ndarray, seed: int = 12345, num_videos: in
     """Per-frame best-of-N SSIM (gaussian) of an SVG adapter (`SvgDet` / `SvgFP` / `SvgLP`) on simulated clips.
 
     `digits` and `seed` should be ones the test clips do not use (the training digits and a seed of their
-    own), so that checkpoints can be compared without looking at the test set. Each video's best sample is
-    the one with the highest mean SSIM over its frames, as `vbench run` selects per metric; a
-    deterministic model gets one sample. Returns the mean over videos, one value per predicted frame.
+    own), so that checkpoints can be compared without looking at the test set. The model is called and
+    its output checked as `vbench run` does (`predict_checked`), and each video's best sample is the one
+    `vbench run` picks per metric (`selection.best_sample`); a deterministic model gets one sample. Returns the mean over videos, one value per predicted frame.
     """
     samples = num_samples if model.stochastic else 1
     clips = render_batch(digits, generate_trajectories(digits, seed, range(num_videos),
                                                        context_frames + predicted_frames))
     clips = torch.from_numpy(clips[:, :, None]).float() / 255.0                             # [N, T, 1, 64, 64]
     future = clips[:, context_frames:]                                                      # [N, Tp, 1, 64, 64]
-    context = _resize(clips[:, :context_frames], model.resolution)                          # [N, Tc, 1, S, S]
-    with torch.no_grad():
-        pred = model.predict(context, predicted_frames, samples,
-                             SampleRNG(0, range(num_videos), range(samples)))               # [N, K, Tp, 1, S, S]
-    pred = _resize(pred, clips.shape[-1]).clamp(0, 1)                                       # [N, K, Tp, 1, 64, 64]
+    pred = predict_checked(model, type(model).__name__, clips[:, :context_frames], predicted_frames,
+                           SampleRNG(0, range(num_videos), range(samples)))                 # [N, K, Tp, 1, 64, 64]
     scores = ssim(pred.flatten(0, 2), future[:, None].expand_as(pred).flatten(0, 2))
-    scores = scores.view(num_videos, samples, predicted_frames)                              # [N, K, Tp]
-    best = scores[torch.arange(num_videos), scores.mean(2).argmax(1)]                        # [N, Tp]
+    scores = scores.view(num_videos, samples, predicted_frames).numpy()                      # [N, K, Tp]
+    best = scores[np.arange(num_videos), best_sample(scores, "ssim", "gaussian")]            # [N, Tp]
     return best.mean(0).tolist()
