@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from conftest import REPO
-from vbench.adapters import (SampleRNG, parse_model_args, predict_checked, resolve_model, sample_seed)
+from vbench.adapters import (SampleRNG, parse_model_args, predict_checked, repeat_per_sample, resolve_model,
+                             sample_seed)
 from vbench.errors import ModelError
 
 TEST_MODELS = str(REPO / "tests" / "models_for_tests.py")
@@ -74,6 +75,18 @@ def test_sample_rng_is_per_video_and_sample():
     assert torch.equal(whole[1, 2:4], part[0])
     assert not torch.equal(whole[0, 0], whole[0, 1])
     assert sample_seed(7, 4, 2) != sample_seed(7, 2, 4) != sample_seed(8, 4, 2)
+
+
+def test_repeat_per_sample_lines_up_with_the_rngs_flattened_draws():
+    videos = torch.arange(3.0).view(3, 1, 1)                              # [B=3, 1, 1], video b holds b
+    rng = SampleRNG(7, [10, 11, 12], range(4))
+    rows = repeat_per_sample(videos, 4)                                   # [12, 1, 1]
+    noise = rng.randn(2).flatten(0, 1)                                    # [12, 2]
+    assert rows.shape == (12, 1, 1)
+    for b in range(3):
+        for s in range(4):
+            assert rows[b * 4 + s].item() == b
+            assert torch.equal(noise[b * 4 + s], SampleRNG(7, [10 + b], [s]).randn(2)[0, 0])
 
 
 def test_copy_last_is_deterministic_copy():

@@ -147,7 +147,7 @@ def test_torchrun_training_equals_one_process_on_the_whole_batch(suite, tmp_path
 
     from conftest import REPO
     from baselines.svg.recipe import SVG_DET
-    from vbench.adapters import _resize
+    from vbench.adapters import resize_frames
     from test_distributed import _free_port
 
     out = tmp_path / "ddp"
@@ -170,7 +170,7 @@ def test_torchrun_training_equals_one_process_on_the_whole_batch(suite, tmp_path
         optimizer = SVG_DET.optimizer(model)
         clips = TrainingClips(load_suite(str(suite)), None, config.seed, config.n_ctx + config.n_train_fut)
         for step in range(2):
-            video = _resize(torch.from_numpy(clips.batch(step, 4)).float() / 255.0, config.image_size)
+            video = resize_frames(torch.from_numpy(clips.batch(step, 4)).float() / 255.0, config.image_size)
             optimizer.zero_grad()
             for half in (video[:2], video[2:]):
                 (model.training_loss(half)[0] / 2).backward()

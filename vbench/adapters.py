@@ -129,6 +129,15 @@ class SampleRNG:
         return self._draw(torch.rand, shape, dtype)
 
 
+def repeat_per_sample(x: torch.Tensor, num_samples: int) -> torch.Tensor:
+    """[B, ...] -> [B * num_samples, ...]: each video's entry repeated `num_samples` times, video-major
+    (row ``b * S + s`` is video b's sample s), the order of a SampleRNG draw after ``.flatten(0, 1)``.
+
+    For a `predict` that runs its network on every (video, sample) pair as one batch.
+    """
+    return x[:, None].expand(x.shape[0], num_samples, *x.shape[1:]).flatten(0, 1)   # [B*S, ...]
+
+
 # ---------------------------------------------------------------------------------------------
 # Model resolution
 
@@ -222,8 +231,12 @@ def model_name(model: Any, spec: str) -> str:
 # Calling a model: conversion to its conventions and validation of what comes back
 
 
-def _resize(video: torch.Tensor, size: int) -> torch.Tensor:
-    """[..., C, H, W] -> [..., C, size, size] (area when shrinking, bilinear when growing)."""
+def resize_frames(video: torch.Tensor, size: int) -> torch.Tensor:
+    """[..., C, H, W] -> [..., C, size, size] (area when shrinking, bilinear when growing).
+
+    The harness's conversion between a suite's frame size and a model's: training and analyses
+    that feed a model raw frames call it so the model sees them as `vbench run` gives them.
+    """
     if video.shape[-1] == size and video.shape[-2] == size:
         return video
     lead, (c, h, w) = video.shape[:-3], video.shape[-3:]
@@ -236,7 +249,7 @@ def _resize(video: torch.Tensor, size: int) -> torch.Tensor:
 def to_model_frames(model: Any, frames: torch.Tensor) -> torch.Tensor:
     """Suite frames [..., C, H, W] in [0, 1] -> the model's resolution and value_range [..., C, r, r]."""
     lo, hi = (float(v) for v in getattr(model, "value_range", (0.0, 1.0)))
-    return _resize(frames, getattr(model, "resolution", None) or frames.shape[-1]) * (hi - lo) + lo
+    return resize_frames(frames, getattr(model, "resolution", None) or frames.shape[-1]) * (hi - lo) + lo
 
 
 def negative_elbo_checked(model: Any, name: str, context: torch.Tensor, future: torch.Tensor,
@@ -325,4 +338,4 @@ def _checked_frames(model: Any, out: Any, expected: tuple[int, ...], call: str, 
         raise ModelError(f"{where}: output values in [{low:.4g}, {high:.4g}], outside the model's declared "
                          f"value_range [{lo:g}, {hi:g}]")
     out = ((out.clamp(lo, hi) - lo) / (hi - lo))                        # [..., C, r, r] in [0, 1]
-    return _resize(out, size).clamp(0.0, 1.0)                           # [..., C, size, size]
+    return resize_frames(out, size).clamp(0.0, 1.0)                     # [..., C, size, size]

@@ -77,7 +77,7 @@ from tqdm import tqdm
 
 import vbench
 from vbench import distributed
-from vbench.adapters import _resize   # the conversion the runner applies to a model's frames at test time
+from vbench.adapters import resize_frames   # the conversion the runner applies to a model's frames at test time
 from vbench.errors import VBenchError
 from vbench.suite import Suite, load_suite
 
@@ -500,7 +500,7 @@ def train(request: TrainRequest) -> Path:
                     batch = batch[ctx.rank * local_batch:(ctx.rank + 1) * local_batch]
                     torch.manual_seed(int(np.random.SeedSequence([config.seed, step, ctx.rank]).generate_state(1)[0]))
                 video = torch.from_numpy(batch).to(device).float() / 255.0
-                video = _resize(video, config.image_size)                     # [B, T, C, S, S]
+                video = resize_frames(video, config.image_size)               # [B, T, C, S, S]
                 if hasattr(recipe, "learning_rate"):
                     set_learning_rate(optimizers, recipe.learning_rate(config, step))
                 mixed.stepped = False

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import torch
 
-from vbench.adapters import SampleRNG
+from vbench.adapters import SampleRNG, repeat_per_sample
 
 from baselines.loading import TrainedAdapter, bundled_checkpoint
 from baselines.savp.config import MODEL_NAMES, SavpConfig
@@ -50,12 +50,11 @@ class _Savp(TrainedAdapter):
         """context [B, Tc, C, S, S] in [0, 1] -> [B, num_samples, num_future, C, S, S] in [0, 1]."""
         context = self._last_context(context)
         b, tc, c, h, w = context.shape
-        n = b * num_samples
-        video = context[:, None].expand(b, num_samples, tc, c, h, w).reshape(n, tc, c, h, w)   # [B*S, n_ctx, C, H, W]
+        video = repeat_per_sample(context, num_samples)                             # [B*S, n_ctx, C, H, W]
         noise = None
         if self.stochastic:
             noise = rng.randn(tc - 1 + num_future, self.config.nz)                  # [B, S, steps, nz]
-            noise = noise.to(context).reshape(n, tc - 1 + num_future, -1)           # [B*S, steps, nz]
+            noise = noise.to(context).flatten(0, 1)                                 # [B*S, steps, nz]
         future = self.savp.generate(video, num_future, noise)                       # [B*S, T, C, H, W]
         return future.reshape(b, num_samples, num_future, c, h, w)
 

@@ -45,9 +45,8 @@ class SavpRecipe:
         the same)."""
         c = model.config
         optimizers = {"generator": torch.optim.Adam(model.generator_parameters(), lr=c.lr, betas=(c.beta1, 0.999))}
-        discriminators = model.discriminators()
-        if discriminators:
-            params = [p for d in discriminators.values() for p in d.parameters()]
+        if c.has_discriminators:            # the test learning_rate uses too
+            params = [p for d in model.discriminators().values() for p in d.parameters()]
             optimizers["discriminator"] = torch.optim.Adam(params, lr=c.d_lr, betas=(c.beta1, 0.999))
         return optimizers
 

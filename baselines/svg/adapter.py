@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from vbench.adapters import SampleRNG
+from vbench.adapters import SampleRNG, repeat_per_sample
 from vbench.errors import ModelError
 
 from baselines.loading import BATCHNORM_MODES, TrainedAdapter, batchnorm_mode, bundled_checkpoint
@@ -61,12 +61,11 @@ class _Svg(TrainedAdapter):
         self._check_channels(context.shape[2])
         self._check_bundled_context(context.shape[1])
         b, tc, c, h, w = context.shape
-        n = b * num_samples
-        video = context[:, None].expand(b, num_samples, tc, c, h, w).reshape(n, tc, c, h, w)   # [B*S, Tc, C, H, W]
+        video = repeat_per_sample(context, num_samples)                               # [B*S, Tc, C, H, W]
         noise = None
         if self.stochastic:
             noise = rng.randn(tc - 1 + num_future, self.config.z_dim)                 # [B, S, steps, z]
-            noise = noise.to(context.dtype).reshape(n, tc - 1 + num_future, -1)       # [B*S, steps, z]
+            noise = noise.to(context.dtype).flatten(0, 1)                             # [B*S, steps, z]
         with self._batchnorm_mode():
             future = self.svg.generate(video, num_future, noise, self.skip_source)    # [B*S, T, C, H, W]
         return future.reshape(b, num_samples, num_future, c, h, w)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from vbench.adapters import SampleRNG, _resize, predict_checked   # _resize: the harness's conversion to a model's frame size
+from vbench.adapters import SampleRNG, predict_checked, resize_frames
 from vbench.data.smmnist import generate_trajectories, render_batch
 from vbench.metrics.ssim import ssim
 from vbench.selection import best_sample
@@ -42,7 +42,7 @@ def prior_sigma_at_bounces(svg, digits: np.ndarray, seed: int, num_videos: int, 
     """
     trajectories = generate_trajectories(digits, seed, range(num_videos), num_frames)
     frames = torch.from_numpy(render_batch(digits, trajectories)[:, :, None]).float() / 255.0   # [N, T, 1, 64, 64]
-    frames = _resize(frames, svg.config.image_size)                                               # [N, T, 1, S, S]
+    frames = resize_frames(frames, svg.config.image_size)                                         # [N, T, 1, S, S]
     with torch.no_grad():
         sigma = svg.eval().prior_sigma(frames).mean(-1).numpy()                                  # [N, T-1]
     bouncing = np.stack([tr.bounces.any(axis=-1) for tr in trajectories])[:, :num_frames - 1]    # [N, T-1]

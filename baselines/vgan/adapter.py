@@ -34,7 +34,7 @@ import math
 
 import torch
 
-from vbench.adapters import SampleRNG
+from vbench.adapters import SampleRNG, repeat_per_sample
 from vbench.errors import ModelError
 
 from baselines.loading import BATCHNORM_MODES, TrainedAdapter, batchnorm_mode, bundled_checkpoint
@@ -75,13 +75,12 @@ class VganCond(_VganAdapter):
         """context [B, Tc, C, S, S] in [0, 1] -> [B, num_samples, num_future, C, S, S] in [0, 1]."""
         b, _, c, h, w = context.shape
         self._check_channels(c)
-        n = b * num_samples
         per_chunk = self.config.frames - 1
         chunks = math.ceil(num_future / per_chunk)
-        frame = context[:, -1, None].expand(b, num_samples, c, h, w).reshape(n, c, h, w)   # [B*S, C, H, W]
+        frame = repeat_per_sample(context[:, -1], num_samples)                           # [B*S, C, H, W]
         noise = None
         if self.stochastic:
-            noise = rng.randn(chunks, self.config.z_dim).to(context.dtype).reshape(n, chunks, -1)   # [B*S, K, z]
+            noise = rng.randn(chunks, self.config.z_dim).to(context.dtype).flatten(0, 1)   # [B*S, K, z]
         future = []
         with self._batchnorm_mode():
             for k in range(chunks):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from vbench.adapters import SampleRNG
+from vbench.adapters import SampleRNG, repeat_per_sample
 from vbench.errors import ModelError
 
 from baselines.loading import TrainedAdapter, bundled_checkpoint
@@ -63,7 +63,7 @@ class _Vrnn(TrainedAdapter):
         """context [B, Tc, C, S, S] in [0, 1] -> [B, num_samples, num_future, C, S, S] in [0, 1]."""
         context = self._last_context(context)
         b, tc, c, h, w = context.shape
-        video = context[:, None].expand(b, num_samples, tc, c, h, w).flatten(0, 1)   # [B*S, n_ctx, C, H, W]
+        video = repeat_per_sample(context, num_samples)                               # [B*S, n_ctx, C, H, W]
         future = self.vrnn.generate(video, num_future, rng_draw(rng, context), self.scale_var, self.use_mean)
         return future.reshape(b, num_samples, num_future, c, h, w)
 

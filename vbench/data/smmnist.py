@@ -128,6 +128,27 @@ def _check_digits(digits: np.ndarray, image_size: int) -> int:
     return h
 
 
+def _wall_check(p: int, dp: int, dq: int, limit: int, deterministic: bool, integers) -> tuple[int, int, int, int]:
+    """One axis of SVG's wall check: ``(p, wall, dp, dq)`` after it, for a digit at `p` moving `dp`
+    along this axis and `dq` along the other.
+
+    A digit past a wall (p < 0 or p >= limit) is put back on the wall's last valid position and
+    `wall` is -1 or +1 (else 0 and nothing changes). Deterministic: `dp` reverses. Stochastic: `dp`
+    is redrawn pointing away from the wall, then `dq` is redrawn too, in that order (the released
+    code's order, which fixes the random stream).
+    """
+    if p < 0:
+        p, wall, away = 0, -1, (1, MAX_SPEED + 1)
+    elif p >= limit:
+        p, wall, away = limit - 1, 1, (-MAX_SPEED, 0)
+    else:
+        return p, 0, dp, dq
+    if deterministic:
+        return p, wall, -dp, dq
+    dp = int(integers(*away))
+    return p, wall, dp, int(integers(-MAX_SPEED, MAX_SPEED + 1))
+
+
 def _step(
     rng: np.random.Generator,
     ys: list[int],
@@ -151,37 +172,9 @@ def _step(
     for _ in range(num_frames):
         for d in range(num_digits):
             y, x, dy, dx = ys[d], xs[d], dys[d], dxs[d]
-            wy = wx = 0
-            # 1. y wall (SVG: `if sy < 0 ... elif sy >= image_size-32`)
-            if y < 0:
-                y, wy = 0, -1
-                if deterministic:
-                    dy = -dy
-                else:
-                    dy = int(integers(1, MAX_SPEED + 1))
-                    dx = int(integers(-MAX_SPEED, MAX_SPEED + 1))
-            elif y >= limit:
-                y, wy = limit - 1, 1
-                if deterministic:
-                    dy = -dy
-                else:
-                    dy = int(integers(-MAX_SPEED, 0))
-                    dx = int(integers(-MAX_SPEED, MAX_SPEED + 1))
-            # 2. x wall; a redraw here also replaces dy
-            if x < 0:
-                x, wx = 0, -1
-                if deterministic:
-                    dx = -dx
-                else:
-                    dx = int(integers(1, MAX_SPEED + 1))
-                    dy = int(integers(-MAX_SPEED, MAX_SPEED + 1))
-            elif x >= limit:
-                x, wx = limit - 1, 1
-                if deterministic:
-                    dx = -dx
-                else:
-                    dx = int(integers(-MAX_SPEED, 0))
-                    dy = int(integers(-MAX_SPEED, MAX_SPEED + 1))
+            # 1. y wall, then 2. x wall (SVG: `if sy < 0 ... elif sy >= image_size-32`, then the same for x)
+            y, wy, dy, dx = _wall_check(y, dy, dx, limit, deterministic, integers)
+            x, wx, dx, dy = _wall_check(x, dx, dy, limit, deterministic, integers)
             # 3. drawn at (y, x); 4. move
             pos.append((y, x))
             vel.append((dy, dx))
