@@ -50,8 +50,9 @@ def load_trained(name: str, variant: str, checkpoint: str | None, read_config: C
                  build: Callable[[Any], nn.Module], *, has_bundled: bool = True) -> Trained:
     """`name`'s network from `checkpoint`, or from the bundled checkpoint when it is None.
 
-    read_config(dict, source) -> config (checked), build(config) -> network; the config's `variant`
-    must be `variant` (a checkpoint of svg_fp is not an svg_lp).
+    read_config(dict, source) -> config (checked), build(config) -> network. The checkpoint must have
+    been trained as `name` (a checkpoint of svg_fp is not an svg_lp) and its config's variant must be
+    `variant`.
     """
     bundled = checkpoint is None
     if bundled and not has_bundled:
@@ -63,11 +64,19 @@ def load_trained(name: str, variant: str, checkpoint: str | None, read_config: C
     from vbench.train import load_checkpoint
     try:
         payload = load_checkpoint(path)
+    except VBenchError as exc:
+        raise ModelError(f"{name}: {exc}") from None
+    trained_as = payload.get("model")
+    if trained_as != name:
+        raise ModelError(f"{name}: checkpoint {path} was trained as {trained_as}, not {name}: score it with "
+                         f"`--model {trained_as}`")
+    try:
         config = read_config(payload["config"], str(path))
     except (VBenchError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{name}: {exc}") from None
     if config.variant != variant:
-        raise ModelError(f"{name}: checkpoint {path} was trained as {payload.get('model', config.variant)}, not {name}")
+        raise ModelError(f"{name}: checkpoint {path} is inconsistent: trained as {name}, but its config is the "
+                         f"{config.variant!r} variant (expected {variant!r})")
     network = build(config)
     try:
         network.load_state_dict(payload["state_dict"])

@@ -294,11 +294,29 @@ def test_a_checkpoint_that_runs_code_when_unpickled_is_refused(checkpoints, tmp_
     payload["extra"] = _Planted(target)
     path = tmp_path / "evil.pt"
     torch.save(payload, path)
-    with pytest.raises(ModelError, match=r"svg_lp: .*evil.pt: not a loadable checkpoint \(UnpicklingError"):
+    with pytest.raises(ModelError, match=r"svg_lp: .*evil.pt: not a loadable checkpoint \(UnpicklingError") as err:
         SvgLP(checkpoint=str(path))
+    assert "weights_only` set to `False`" not in str(err.value)   # torch's advice to load it unsafely is cut
     assert not target.exists()                       # nothing ran
     torch.load(path, weights_only=False)             # the same file, loaded unsafely, does run the code
     assert target.exists()
+
+
+def test_a_truncated_or_empty_checkpoint_is_named_as_such(checkpoints, tmp_path):
+    whole = checkpoints["lp"].read_bytes()
+    (tmp_path / "half.pt").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(ModelError, match=r"svg_lp: .*half.pt: not a loadable checkpoint \(RuntimeError: .*zip"):
+        SvgLP(checkpoint=str(tmp_path / "half.pt"))
+    with pytest.raises(ModelError, match=r"svg_lp: .*empty.pt: not a loadable checkpoint \(EOFError: the file is empty"):
+        SvgLP(checkpoint=str(tmp_path / "empty.pt"))
+
+
+def test_another_familys_checkpoint_is_refused_with_the_model_to_use():
+    savp = bundled_checkpoint("savp")
+    with pytest.raises(ModelError, match=r"svg_lp: checkpoint .*savp-smmnist-mini.pt was trained as savp, not svg_lp: "
+                                         r"score it with `--model savp`"):
+        SvgLP(checkpoint=str(savp))
 
 
 def _jolt(model):

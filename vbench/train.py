@@ -285,6 +285,19 @@ def save_atomic(payload: dict[str, Any], path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _load_failure(exc: Exception) -> str:
+    """Why `torch.load(weights_only=True)` failed, in one line, without torch's advice to retry with
+    weights_only=False (which would run whatever code the file holds)."""
+    text = str(exc)
+    refused = text.partition("WeightsUnpickler error:")[2].strip()
+    if refused:
+        return (f"{type(exc).__name__}: it holds more than tensors and plain data, or is not a PyTorch file at "
+                f"all; only weights are ever loaded: {refused.splitlines()[0].split('. Please use')[0]}")
+    if isinstance(exc, EOFError):
+        return "EOFError: the file is empty or truncated"
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else 'unreadable'}"
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """A checkpoint written by `vbench train` (weights_only: tensors, numbers, strings, lists, dicts)."""
     path = Path(path)
@@ -293,7 +306,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise VBenchError(f"{path}: not a loadable checkpoint ({type(exc).__name__}: {exc})") from None
+        raise VBenchError(f"{path}: not a loadable checkpoint ({_load_failure(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise VBenchError(f"{path}: not a vbench training checkpoint (expected format '{CHECKPOINT_FORMAT}')")
     return payload
