@@ -45,7 +45,7 @@ class SavpRecipe:
         the same)."""
         c = model.config
         optimizers = {"generator": torch.optim.Adam(model.generator_parameters(), lr=c.lr, betas=(c.beta1, 0.999))}
-        if c.has_discriminators:            # the test learning_rate uses too
+        if c.has_discriminators:            # the same test as learning_rate's
             params = [p for d in model.discriminators().values() for p in d.parameters()]
             optimizers["discriminator"] = torch.optim.Adam(params, lr=c.d_lr, betas=(c.beta1, 0.999))
         return optimizers

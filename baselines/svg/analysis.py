@@ -92,7 +92,8 @@ def validation_ssim(model, digits: np.ndarray, seed: int = 12345, num_videos: in
     `digits` and `seed` should be ones the test clips do not use (the training digits and a seed of their
     own), so that checkpoints can be compared without looking at the test set. The model is called and
     its output checked as `vbench run` does (`predict_checked`), and each video's best sample is the one
-    `vbench run` picks per metric (`selection.best_sample`); a deterministic model gets one sample. Returns the mean over videos, one value per predicted frame.
+    `vbench run` picks per metric (`selection.best_sample`); a deterministic model gets one sample.
+    Returns the mean over videos, one value per predicted frame.
     """
     samples = num_samples if model.stochastic else 1
     clips = render_batch(digits, generate_trajectories(digits, seed, range(num_videos),
