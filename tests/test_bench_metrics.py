@@ -3,10 +3,12 @@
     pytest tests/test_bench_metrics.py --benchmark-enable
 
 The batch is 8 videos x 100 samples x 20 frames of 64x64 grey = 16,000 frame pairs. It is scored
-by the vectorised torch functions and by a per-frame scikit-image loop of the kind SVG used (one
-``structural_similarity`` and one ``peak_signal_noise_ratio`` call per frame). The loop is timed on
-every 20th frame (800 pairs) and its rate extrapolated; ``extra_info["frame_pairs_per_s"]`` holds
-both rates. Both tests assert that the two paths agree to 1e-5 on the shared frames.
+by vbench's ``ssim`` and ``psnr`` (on CPU: the compiled kernels of ``vbench.metrics.cpu_kernels``),
+by the same functions' torch code (the path of CUDA, here on CPU) and by a per-frame scikit-image
+loop of the kind SVG used (one ``structural_similarity`` and one ``peak_signal_noise_ratio`` call
+per frame). The loop is timed on every 20th frame (800 pairs) and its rate extrapolated;
+``extra_info["frame_pairs_per_s"]`` holds every rate. Each test asserts agreement with skimage to
+1e-5 on the shared frames.
 
 When benchmarks are disabled the same code runs once on a small batch, as a smoke test.
 """
@@ -14,6 +16,7 @@ When benchmarks are disabled the same code runs once on a small batch, as a smok
 from __future__ import annotations
 
 import functools
+import sys
 
 import numpy as np
 import pytest
@@ -22,6 +25,9 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from vbench.metrics.psnr import psnr
 from vbench.metrics.ssim import PROFILES, ssim
+
+ssim_module = sys.modules["vbench.metrics.ssim"]   # `vbench.metrics.ssim` itself is the function
+psnr_module = sys.modules["vbench.metrics.psnr"]
 
 VIDEOS, SAMPLES, FRAMES, SIZE = 8, 100, 20, 64   # 16,000 frame pairs
 LOOP_STRIDE = 20                                 # the skimage loop scores every 20th pair
@@ -75,8 +81,12 @@ def record(benchmark, pairs: int) -> None:
         benchmark.extra_info["threads"] = torch.get_num_threads()
 
 
+@pytest.mark.parametrize("path", ["compiled", "torch"])
 @pytest.mark.parametrize("profile", list(PROFILES))
-def test_bench_ssim_psnr_vectorised(benchmark, profile):
+def test_bench_ssim_psnr_vectorised(benchmark, profile, path, monkeypatch):
+    if path == "torch":
+        monkeypatch.setattr(ssim_module, "_ssim_means_compiled", ssim_module._ssim_means_torch)
+        monkeypatch.setattr(psnr_module, "_mse_compiled", psnr_module._mse_torch)
     pred, target = best_of_n_batch(benchmark.disabled)
     benchmark.group = f"ssim+psnr {profile}"
     ssim_vals, psnr_vals = benchmark.pedantic(vectorised, args=(pred, target, profile), rounds=3,

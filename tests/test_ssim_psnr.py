@@ -10,6 +10,10 @@ Reference calls (skimage >= 0.22; argument order image_true/im1 = target, test i
 
 References are computed on float64 arrays: skimage processes float32 input in float32, which is
 itself off by up to ~1e-5 (see test_float32_input_matches_float64_reference).
+
+On CPU the metrics run compiled kernels (``vbench.metrics.cpu_kernels``); other devices run the
+torch code. Tests marked ``both_paths`` run twice, the second time with the torch code on CPU, so
+that both are checked against skimage here (CI has no GPU).
 """
 
 from __future__ import annotations
@@ -20,15 +24,18 @@ import sys
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+import numba
 
 from vbench.metrics.psnr import MSE_FLOOR, PSNR_CAP_DB, mse, psnr, psnr_of_mean_mse
 from vbench.metrics.ssim import PROFILES, get_profile, ssim, ssim_map
 
 ssim_module = sys.modules["vbench.metrics.ssim"]   # `vbench.metrics.ssim` itself is the function
+psnr_module = sys.modules["vbench.metrics.psnr"]
 
 ATOL = 1e-5            # required agreement with skimage (observed: ~1e-14 on float64 input)
 SIZES = [(64, 64), (48, 80), (11, 11)]
@@ -36,6 +43,21 @@ SK_SSIM_ARGS = {
     "gaussian": dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False),
     "skimage-legacy": dict(),
 }
+
+
+# ----------------------------------------------------------------------------- the two paths
+
+
+@pytest.fixture(params=["compiled", "torch"])
+def metric_path(request, monkeypatch):
+    """Run the test with the compiled CPU kernels, then with the torch code (the path of CUDA)."""
+    if request.param == "torch":
+        monkeypatch.setattr(ssim_module, "_ssim_means_compiled", ssim_module._ssim_means_torch)
+        monkeypatch.setattr(psnr_module, "_mse_compiled", psnr_module._mse_torch)
+    return request.param
+
+
+both_paths = pytest.mark.usefixtures("metric_path")
 
 
 # ----------------------------------------------------------------------------- references
@@ -96,6 +118,7 @@ def structured_pairs(c: int, h: int, w: int, seed: int = 0) -> tuple[torch.Tenso
 # ----------------------------------------------------------------------------- SSIM vs skimage
 
 
+@both_paths
 @pytest.mark.parametrize("profile", list(PROFILES))
 @pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -106,6 +129,7 @@ def test_ssim_matches_skimage(profile, channels, size):
     np.testing.assert_allclose(got.numpy(), sk_ssim(pred, target, profile), rtol=0, atol=ATOL)
 
 
+@both_paths
 @pytest.mark.parametrize("data_range", [255.0, 2.0])
 def test_ssim_gaussian_data_range(data_range):
     pred, target = structured_pairs(1, 32, 40, seed=3)
@@ -114,6 +138,7 @@ def test_ssim_gaussian_data_range(data_range):
     np.testing.assert_allclose(got.numpy(), sk_ssim(pred, target, "gaussian", data_range), rtol=0, atol=ATOL)
 
 
+@both_paths
 def test_skimage_legacy_ignores_data_range():
     """The legacy profile always uses skimage's old float range of 2 (what SVG / OpenSTL ran)."""
     pred, target = structured_pairs(1, 20, 24, seed=4)
@@ -125,7 +150,7 @@ def test_skimage_legacy_ignores_data_range():
 
 
 @pytest.mark.parametrize("profile", list(PROFILES))
-def test_ssim_map_is_skimage_full_map_cropped(profile):
+def test_ssim_map_is_skimage_full_map_cropped(profile, metric_path):
     """skimage's border crop of (win - 1) // 2 leaves exactly the valid window positions."""
     pred, target = structured_pairs(1, 30, 37, seed=5)
     k = get_profile(profile).window_size
@@ -137,7 +162,16 @@ def test_ssim_map_is_skimage_full_map_cropped(profile):
         _, full = structural_similarity(target[i, 0].numpy(), pred[i, 0].numpy(), data_range=r, full=True,
                                         **SK_SSIM_ARGS[profile])
         np.testing.assert_allclose(got[i, 0].numpy(), full[pad:-pad, pad:-pad], rtol=0, atol=1e-10)
-    assert torch.allclose(got.mean(dim=(1, 2, 3)), ssim(pred, target, profile=profile), rtol=0, atol=1e-15)
+    # the torch path averages this very map; the compiled kernel sums in another order
+    atol = 1e-15 if metric_path == "torch" else 1e-13
+    assert torch.allclose(got.mean(dim=(1, 2, 3)), ssim(pred, target, profile=profile), rtol=0, atol=atol)
+
+
+def test_profiles_refuse_a_window_the_cpu_kernel_cannot_take():
+    with pytest.raises(ValueError, match="symmetric with an odd number of taps"):
+        ssim_module.SSIMProfile("skewed", (0.2, 0.5, 0.3), sample_covariance=False, fixed_data_range=None)
+    with pytest.raises(ValueError, match="symmetric with an odd number of taps"):
+        ssim_module.SSIMProfile("even", (0.5, 0.5), sample_covariance=False, fixed_data_range=None)
 
 
 def test_gaussian_window_is_scipy_kernel():
@@ -156,6 +190,7 @@ def adversarial_float32_pairs(n: int = 6, size: int = 64) -> tuple[torch.Tensor,
     return pred.float().double(), target.float().double()
 
 
+@both_paths
 def test_float32_input_is_within_1e_6_of_the_float64_reference():
     """float32 frames take the float32 path (module docstring, Numerics); its error bound is 1e-6."""
     cases = [structured_pairs(3, 48, 80, seed=6), adversarial_float32_pairs()]
@@ -167,13 +202,50 @@ def test_float32_input_is_within_1e_6_of_the_float64_reference():
             np.testing.assert_allclose(got.numpy(), ssim(pred, target, profile=profile).numpy(), rtol=0, atol=1e-6)
 
 
-def test_chunking_does_not_change_results(monkeypatch):
+def test_torch_path_chunking_does_not_change_results(monkeypatch):
     pred, target = structured_pairs(3, 16, 16, seed=7)
-    whole = ssim(pred, target)
+    spec = get_profile("gaussian")
+    whole = ssim_module._ssim_means_torch(pred, target, 1.0, spec)
     monkeypatch.setitem(ssim_module._CHUNK_PIXELS, "cpu", 1)   # one frame per chunk
-    assert torch.allclose(ssim(pred, target), whole, rtol=0, atol=1e-15)
+    assert torch.allclose(ssim_module._ssim_means_torch(pred, target, 1.0, spec), whole, rtol=0, atol=1e-15)
 
 
+@pytest.mark.parametrize("dtypes", [(torch.float16, torch.float16), (torch.bfloat16, torch.float32),
+                                    (torch.float32, torch.float64)], ids=str)
+def test_compiled_kernels_take_any_float_dtype_and_layout(dtypes):
+    """Half precision is promoted to float32, a float64 operand makes both float64, and strided
+    views (an expanded target, a channel slice) are read as they are."""
+    pred, target = structured_pairs(3, 24, 20, seed=9)
+    pred, target = pred.to(dtypes[0]), target.to(dtypes[1])
+    strided_target = target[:1].expand_as(target)                       # one target for every pred
+    channel = (slice(None), slice(1, 2))
+    for frames in [(pred, target), (pred, strided_target), (pred[channel], target[channel])]:
+        p, t = frames
+        p64, t64 = p.double().contiguous(), t.double().contiguous()
+        atol = 1e-12 if torch.float64 in dtypes else 1e-6
+        for profile in PROFILES:
+            got = ssim(p, t, profile=profile)
+            assert got.dtype == torch.float64
+            np.testing.assert_allclose(got.numpy(), sk_ssim(p64, t64, profile), rtol=0, atol=atol)
+        np.testing.assert_allclose(mse(p, t).numpy(), ((p64 - t64) ** 2).mean(dim=(1, 2, 3)).numpy(),
+                                   rtol=1e-12, atol=0)
+
+
+def test_compiled_kernels_use_torchs_thread_count():
+    frames = torch.rand(4, 1, 16, 16)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        ssim(frames, frames.flip(0))
+        assert numba.get_num_threads() == 1
+        assert torch.get_num_threads() == 1     # numba's OpenMP layer would have reset it
+    finally:
+        torch.set_num_threads(before)
+    ssim(frames, frames.flip(0))
+    assert numba.get_num_threads() == min(before, numba.config.NUMBA_NUM_THREADS)
+
+
+@both_paths
 def test_ssim_accepts_tensors_that_require_grad():
     pred = torch.rand(2, 1, 16, 16, requires_grad=True)
     out = ssim(pred, pred.detach())
@@ -181,6 +253,7 @@ def test_ssim_accepts_tensors_that_require_grad():
     assert torch.equal(out, ssim(pred.detach(), pred.detach()))
 
 
+@both_paths
 def test_ssim_empty_batch():
     empty = torch.zeros(0, 1, 16, 16)
     assert ssim(empty, empty).shape == (0,)
@@ -203,6 +276,7 @@ def test_cuda_matches_cpu():
 # ----------------------------------------------------------------------------- PSNR
 
 
+@both_paths
 @pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_psnr_matches_skimage(channels, size):
@@ -214,6 +288,7 @@ def test_psnr_matches_skimage(channels, size):
     assert torch.allclose(mse(pred, target), expected_mse, rtol=1e-12, atol=0)
 
 
+@both_paths
 def test_psnr_data_range_and_float32():
     pred, target = structured_pairs(3, 32, 32, seed=12)
     np.testing.assert_allclose(psnr(pred * 255, target * 255, data_range=255.0).numpy(),
@@ -222,6 +297,7 @@ def test_psnr_data_range_and_float32():
                                sk_psnr(pred.float().double(), target.float().double()), rtol=0, atol=1e-9)
 
 
+@both_paths
 @pytest.mark.parametrize("data_range", [1.0, 255.0])
 def test_psnr_identical_frames_capped_at_100_db(data_range):
     frames = torch.rand(4, 3, 8, 8, dtype=torch.float64) * data_range
@@ -267,7 +343,8 @@ FRAME_STRATEGY = SHAPES.flatmap(   # (x, y) float64 [N, C, H, W] in [0, 1]
 )
 
 
-@settings(max_examples=40, deadline=None)
+@both_paths
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(FRAME_STRATEGY, st.sampled_from(list(PROFILES)))
 def test_ssim_properties(frames, profile):
     x, y = (torch.from_numpy(a) for a in frames)
@@ -277,7 +354,8 @@ def test_ssim_properties(frames, profile):
     assert ((xy >= -1 - 1e-12) & (xy <= 1 + 1e-12)).all()
 
 
-@settings(max_examples=40, deadline=None)
+@both_paths
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(FRAME_STRATEGY, st.sampled_from([1.0, 2.0, 255.0]))
 def test_psnr_properties(frames, data_range):
     x, y = (torch.from_numpy(a) * data_range for a in frames)

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
+
+from vbench.metrics import cpu_kernels
 
 __all__ = ["MSE_FLOOR", "PSNR_CAP_DB", "check_frame_pair", "mse", "psnr", "psnr_of_mean_mse"]
 
@@ -69,6 +72,13 @@ def mse(pred: Tensor, target: Tensor) -> Tensor:
     check_frame_pair(pred, target)
     if pred.shape[0] == 0:
         return torch.zeros(0, dtype=torch.float64, device=pred.device)
+    if pred.device.type == "cpu":
+        return _mse_compiled(pred, target)
+    return _mse_torch(pred, target)
+
+
+def _mse_torch(pred: Tensor, target: Tensor) -> Tensor:
+    """:func:`mse` in torch operations, in chunks of frames (any device): float64 ``[N]``."""
     per_chunk = _frames_per_chunk(pred[0].numel())
     # One float64 buffer per chunk (the difference of two float32 values is exact in float64),
     # squared in place: no further temporaries.
@@ -77,6 +87,15 @@ def mse(pred: Tensor, target: Tensor) -> Tensor:
         for p, t in zip(pred.split(per_chunk), target.split(per_chunk))
     ]
     return torch.cat(chunks)                                                        # [N]
+
+
+def _mse_compiled(pred: Tensor, target: Tensor) -> Tensor:
+    """:func:`mse` by the compiled CPU kernel (CPU tensors): float64 ``[N]``."""
+    dtype = cpu_kernels.compute_dtype(pred, target)
+    out = np.empty(pred.shape[0], dtype=np.float64)                                 # [N]
+    cpu_kernels.run(cpu_kernels.squared_error_means, cpu_kernels.as_array(pred.flatten(1), dtype),
+                    cpu_kernels.as_array(target.flatten(1), dtype), out)
+    return torch.from_numpy(out)                                                    # [N]
 
 
 def psnr(pred: Tensor, target: Tensor, data_range: float = 1.0) -> Tensor:
