@@ -18,6 +18,7 @@ that both are checked against skimage here (CI has no GPU).
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
 import sys
 
@@ -31,6 +32,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 import numba
 
+from vbench.metrics import cpu_kernels
 from vbench.metrics.psnr import MSE_FLOOR, PSNR_CAP_DB, mse, psnr, psnr_of_mean_mse
 from vbench.metrics.ssim import PROFILES, get_profile, ssim, ssim_map
 
@@ -229,6 +231,35 @@ def test_compiled_kernels_take_any_float_dtype_and_layout(dtypes):
             np.testing.assert_allclose(got.numpy(), sk_ssim(p64, t64, profile), rtol=0, atol=atol)
         np.testing.assert_allclose(mse(p, t).numpy(), ((p64 - t64) ** 2).mean(dim=(1, 2, 3)).numpy(),
                                    rtol=1e-12, atol=0)
+
+
+def test_kernels_compile_without_a_disk_cache_where_none_is_writable(monkeypatch):
+    """numba refuses cache=True at decoration when it finds no writable cache folder."""
+    def refusing_njit(cache=False, **options):
+        if cache:
+            raise RuntimeError("cannot cache function 'f': no locator available for file 'f.py'")
+        return numba.njit(cache=False, **options)
+
+    monkeypatch.setattr(cpu_kernels, "njit", refusing_njit)
+
+    @cpu_kernels.compiled(parallel=True)
+    def halve(values, out):
+        for i in numba.prange(values.shape[0]):
+            out[i] = values[i] / 2
+
+    out = np.empty(3)
+    halve(np.array([2.0, 4.0, 8.0]), out)
+    assert out.tolist() == [1.0, 2.0, 4.0]
+
+
+def test_kernels_called_from_many_threads_take_turns():
+    """numba's workqueue pool aborts the process on concurrent use; run() serialises callers."""
+    g = torch.Generator().manual_seed(14)
+    pred, target = torch.rand(2, 500, 1, 64, 64, generator=g)   # long enough calls to overlap
+    expected = ssim(pred, target)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: ssim(pred, target), range(8)))
+    assert all(torch.equal(r, expected) for r in results)
 
 
 def test_compiled_kernels_use_torchs_thread_count():

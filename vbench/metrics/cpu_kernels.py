@@ -25,6 +25,7 @@ two paths agree to float rounding; the tests compare both with scikit-image.
 from __future__ import annotations
 
 import os
+import threading
 
 import numba
 import numpy as np
@@ -36,13 +37,29 @@ from numba import njit, prange
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
-__all__ = ["as_array", "compute_dtype", "run", "squared_error_means", "ssim_means"]
+__all__ = ["as_array", "compiled", "compute_dtype", "run", "squared_error_means", "ssim_means"]
 
 # Reassociation lets LLVM vectorise a sum; no flag that changes NaN or infinity handling.
 _FASTMATH = {"contract", "reassoc", "nsz"}
 
+# The workqueue pool serves one caller at a time (numba aborts the process on concurrent use), so
+# kernels called from several Python threads take turns.
+_POOL_LOCK = threading.Lock()
 
-@njit(parallel=True, cache=True)
+
+def compiled(**options):
+    """``numba.njit(cache=True, **options)``; where no cache folder is writable (neither beside this
+    file nor ``NUMBA_CACHE_DIR`` / the user cache), numba refuses ``cache=True`` at decoration, and
+    the kernel is then compiled afresh in each process instead."""
+    def decorate(function):
+        try:
+            return njit(cache=True, **options)(function)
+        except RuntimeError:   # "cannot cache function ...: no locator available"
+            return njit(cache=False, **options)(function)
+    return decorate
+
+
+@compiled(parallel=True)
 def ssim_means(pred, target, taps, c1, c2, cov_scale, centres, out):  # pragma: no cover (compiled)
     """Mean SSIM over the valid window positions and the channels, per frame pair.
 
@@ -115,7 +132,7 @@ def ssim_means(pred, target, taps, c1, c2, cov_scale, centres, out):  # pragma: 
         out[n] = column_sums[:out_w].sum() / (channels * out_h * out_w)
 
 
-@njit(parallel=True, fastmath=_FASTMATH, cache=True)
+@compiled(parallel=True, fastmath=_FASTMATH)
 def squared_error_means(pred, target, out):  # pragma: no cover (compiled)
     """Mean of ``(pred - target)^2`` per row, the difference taken in float64.
 
@@ -142,6 +159,8 @@ def as_array(values: torch.Tensor, dtype: torch.dtype) -> np.ndarray:
 
 def run(kernel, *args) -> None:
     """Call `kernel` with numba's thread count set to torch's (``torch.set_num_threads`` and
-    ``OMP_NUM_THREADS`` govern both), capped at the threads numba started with."""
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-    kernel(*args)
+    ``OMP_NUM_THREADS`` govern both), capped at the threads numba started with; one caller at a
+    time."""
+    with _POOL_LOCK:
+        numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+        kernel(*args)
