@@ -41,9 +41,10 @@ the path.
 
 Two implementations compute this. On CPU, the compiled kernel of :mod:`vbench.metrics.cpu_kernels`
 (7 to 8 times as fast as the torch code on CPU and 36 times a per-frame skimage loop with the
-gaussian window; see that module); it takes the SSIM formula itself in float64. On any other device, torch operations in
-chunks of frames to bound memory. The tests check both against skimage. These are evaluation
-functions: they run under ``torch.no_grad()`` and their results carry no gradient.
+gaussian window; see that module), which takes the SSIM formula itself in float64. On any other
+device, torch operations in chunks of frames to bound memory. The tests check both against
+skimage. These are evaluation functions: they run under ``torch.no_grad()`` and their results
+carry no gradient.
 """
 
 from __future__ import annotations
@@ -195,11 +196,6 @@ def _filter_valid(planes: Tensor, taps: tuple[float, ...]) -> Tensor:
     return out.view(b, h, w)[:, : h - k + 1, : w - k + 1]                         # [B, H', W']
 
 
-def _centres(pred: Tensor, target: Tensor) -> Tensor:
-    """Each frame pair's centre, the mean of both frames: ``[n, C, H, W]`` x 2 -> float64 ``[n]``."""
-    return (pred.mean(dim=(1, 2, 3), dtype=torch.float64) + target.mean(dim=(1, 2, 3), dtype=torch.float64)) / 2
-
-
 def _local_moments(pred: Tensor, target: Tensor, taps: tuple[float, ...]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Windowed moments of a frame pair: ``[n, C, H, W]`` x 2 -> ``[n, C, H', W']`` x 4 (float64 for
     float64 input, else float32): mu_x, mu_y, var_x + var_y and cov_xy (population (co)variances;
@@ -207,7 +203,8 @@ def _local_moments(pred: Tensor, target: Tensor, taps: tuple[float, ...]) -> tup
     n, c, h, w = pred.shape
     k = len(taps)
     dtype = cpu_kernels.compute_dtype(pred, target)
-    centre = _centres(pred, target)                                                   # [n]
+    centre = (pred.mean(dim=(1, 2, 3), dtype=torch.float64)
+              + target.mean(dim=(1, 2, 3), dtype=torch.float64)) / 2                  # [n]
     stats = torch.empty(4, n, c, h, w, dtype=dtype, device=pred.device)               # [4, n, C, H, W]
     x, y, squares, cross = stats.unbind(0)
     offset = centre.to(dtype).view(n, 1, 1, 1)                                        # [n, 1, 1, 1]
