@@ -28,6 +28,20 @@ def write_suite(tmp_path: Path, **overrides) -> Path:
     return path
 
 
+@pytest.fixture(params=["compiled", "torch"])
+def metric_path(request, monkeypatch):
+    """Run a test with the compiled CPU kernels of SSIM and MSE, then with their torch code (the
+    path of CUDA) on CPU."""
+    if request.param == "torch":
+        import sys
+
+        import vbench.metrics   # noqa: F401  (`vbench.metrics.ssim` is the function; the modules are in sys.modules)
+        ssim_module, psnr_module = sys.modules["vbench.metrics.ssim"], sys.modules["vbench.metrics.psnr"]
+        monkeypatch.setattr(ssim_module, "_ssim_means_compiled", ssim_module._ssim_means_torch)
+        monkeypatch.setattr(psnr_module, "_mse_compiled", psnr_module._mse_torch)
+    return request.param
+
+
 @pytest.fixture
 def tiny_suite(tmp_path: Path) -> Path:
     return write_suite(tmp_path)

@@ -16,7 +16,6 @@ When benchmarks are disabled the same code runs once on a small batch, as a smok
 from __future__ import annotations
 
 import functools
-import sys
 
 import numpy as np
 import pytest
@@ -25,9 +24,6 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from vbench.metrics.psnr import psnr
 from vbench.metrics.ssim import PROFILES, ssim
-
-ssim_module = sys.modules["vbench.metrics.ssim"]   # `vbench.metrics.ssim` itself is the function
-psnr_module = sys.modules["vbench.metrics.psnr"]
 
 VIDEOS, SAMPLES, FRAMES, SIZE = 8, 100, 20, 64   # 16,000 frame pairs
 LOOP_STRIDE = 20                                 # the skimage loop scores every 20th pair
@@ -81,12 +77,8 @@ def record(benchmark, pairs: int) -> None:
         benchmark.extra_info["threads"] = torch.get_num_threads()
 
 
-@pytest.mark.parametrize("path", ["compiled", "torch"])
 @pytest.mark.parametrize("profile", list(PROFILES))
-def test_bench_ssim_psnr_vectorised(benchmark, profile, path, monkeypatch):
-    if path == "torch":
-        monkeypatch.setattr(ssim_module, "_ssim_means_compiled", ssim_module._ssim_means_torch)
-        monkeypatch.setattr(psnr_module, "_mse_compiled", psnr_module._mse_torch)
+def test_bench_ssim_psnr_vectorised(benchmark, profile, metric_path):
     pred, target = best_of_n_batch(benchmark.disabled)
     benchmark.group = f"ssim+psnr {profile}"
     ssim_vals, psnr_vals = benchmark.pedantic(vectorised, args=(pred, target, profile), rounds=3,

@@ -37,7 +37,6 @@ from vbench.metrics.psnr import MSE_FLOOR, PSNR_CAP_DB, mse, psnr, psnr_of_mean_
 from vbench.metrics.ssim import PROFILES, get_profile, ssim, ssim_map
 
 ssim_module = sys.modules["vbench.metrics.ssim"]   # `vbench.metrics.ssim` itself is the function
-psnr_module = sys.modules["vbench.metrics.psnr"]
 
 ATOL = 1e-5            # required agreement with skimage (observed: ~1e-14 on float64 input)
 SIZES = [(64, 64), (48, 80), (11, 11)]
@@ -47,19 +46,7 @@ SK_SSIM_ARGS = {
 }
 
 
-# ----------------------------------------------------------------------------- the two paths
-
-
-@pytest.fixture(params=["compiled", "torch"])
-def metric_path(request, monkeypatch):
-    """Run the test with the compiled CPU kernels, then with the torch code (the path of CUDA)."""
-    if request.param == "torch":
-        monkeypatch.setattr(ssim_module, "_ssim_means_compiled", ssim_module._ssim_means_torch)
-        monkeypatch.setattr(psnr_module, "_mse_compiled", psnr_module._mse_torch)
-    return request.param
-
-
-both_paths = pytest.mark.usefixtures("metric_path")
+both_paths = pytest.mark.usefixtures("metric_path")   # the fixture is in conftest.py
 
 
 # ----------------------------------------------------------------------------- references

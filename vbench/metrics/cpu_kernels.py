@@ -157,10 +157,14 @@ def as_array(values: torch.Tensor, dtype: torch.dtype) -> np.ndarray:
     return values.detach().to(dtype).contiguous().numpy()
 
 
-def run(kernel, *args) -> None:
-    """Call `kernel` with numba's thread count set to torch's (``torch.set_num_threads`` and
-    ``OMP_NUM_THREADS`` govern both), capped at the threads numba started with; one caller at a
-    time."""
+def run(kernel, pred: np.ndarray, target: np.ndarray, *args) -> torch.Tensor:
+    """``kernel(pred, target, *args, out)`` -> `out`, its float64 ``[N]`` result, as a tensor.
+
+    numba's thread count is set to torch's (``torch.set_num_threads`` and ``OMP_NUM_THREADS``
+    govern both), capped at the threads numba started with; one caller at a time.
+    """
+    out = np.empty(pred.shape[0], dtype=np.float64)                                # [N]
     with _POOL_LOCK:
         numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-        kernel(*args)
+        kernel(pred, target, *args, out)
+    return torch.from_numpy(out)                                                   # [N]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -92,10 +91,8 @@ def _mse_torch(pred: Tensor, target: Tensor) -> Tensor:
 def _mse_compiled(pred: Tensor, target: Tensor) -> Tensor:
     """:func:`mse` by the compiled CPU kernel (CPU tensors): float64 ``[N]``."""
     dtype = cpu_kernels.compute_dtype(pred, target)
-    out = np.empty(pred.shape[0], dtype=np.float64)                                 # [N]
-    cpu_kernels.run(cpu_kernels.squared_error_means, cpu_kernels.as_array(pred.flatten(1), dtype),
-                    cpu_kernels.as_array(target.flatten(1), dtype), out)
-    return torch.from_numpy(out)                                                    # [N]
+    return cpu_kernels.run(cpu_kernels.squared_error_means, cpu_kernels.as_array(pred.flatten(1), dtype),
+                           cpu_kernels.as_array(target.flatten(1), dtype))            # [N]
 
 
 def psnr(pred: Tensor, target: Tensor, data_range: float = 1.0) -> Tensor:

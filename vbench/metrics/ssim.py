@@ -291,9 +291,7 @@ def _ssim_means_compiled(pred: Tensor, target: Tensor, data_range: float, spec: 
     dtype = cpu_kernels.compute_dtype(pred, target)
     scalar = np.float64 if dtype == torch.float64 else np.float32
     c1, c2 = spec.constants(data_range)
-    out = np.empty(pred.shape[0], dtype=np.float64)                               # [N]
-    cpu_kernels.run(cpu_kernels.ssim_means,
-                    cpu_kernels.as_array(pred, dtype), cpu_kernels.as_array(target, dtype),
-                    np.asarray(spec.window, dtype=scalar), c1, c2, spec.covariance_scale(),
-                    np.empty(pred.shape[0], dtype=scalar), out)
-    return torch.from_numpy(out)                                                  # [N]
+    return cpu_kernels.run(cpu_kernels.ssim_means,
+                           cpu_kernels.as_array(pred, dtype), cpu_kernels.as_array(target, dtype),
+                           np.asarray(spec.window, dtype=scalar), c1, c2, spec.covariance_scale(),
+                           np.empty(pred.shape[0], dtype=scalar))                 # [N]
