@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from pathlib import Path
 
 from vbench.errors import VBenchError
+from vbench.interrupts import Interrupted
 from vbench.store import DEFAULT_STORE
+
+
+def _add_debug(parser: argparse.ArgumentParser) -> None:
+    """--debug on every command (on `data prepare`, not on the group `data`: a group's default would
+    overwrite its command's)."""
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for command in (c for group in groups for c in group.choices.values()):
+        if any(isinstance(a, argparse._SubParsersAction) for a in command._actions):
+            _add_debug(command)
+        else:
+            command.add_argument("--debug", action="store_true",
+                                 help="on an error, show the full traceback (the model's too); or set VBENCH_DEBUG=1")
 
 
 def _add_store(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_args(p, model_required=True)
     p.add_argument("--samples", type=int, help="samples per test video (overrides the suite; recorded)")
     p.add_argument("--limit", type=int, help="score only the first N test videos (recorded)")
-    p.add_argument("--resume", action="store_true", help="continue the newest unfinished identical run")
+    resume = p.add_mutually_exclusive_group()
+    resume.add_argument("--resume", action="store_true",
+                        help="continue the interrupted or abandoned identical run (error if there is none)")
+    resume.add_argument("--resume-or-new", action="store_true",
+                        help="continue the identical run if there is one, else start a new run")
 
     p = sub.add_parser("check", help="compare a run's scores with committed reference scores (CI regression)")
     p.add_argument("--reference", required=True, help="reference file, e.g. reports/reference/smmnist-mini.json")
@@ -79,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ls", help="list suites, models or runs")
     p.add_argument("what", choices=["suites", "models", "runs"])
+    _add_store(p)
+
+    p = sub.add_parser("show", help="one run: status and lease, protocol, overrides, provenance, scores")
+    p.add_argument("run", help="run id, or a part of it that only one run's id contains")
+    _add_store(p)
+
+    p = sub.add_parser("rm", help="remove runs with their scores, features and strips (never a live run)")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run ids, or parts that only one run's id contains")
     _add_store(p)
 
     p = sub.add_parser("validate", help="check suite YAML files against the schema")
@@ -119,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--data-root")
     q = data_sub.add_parser("download", help="where to get a dataset's original files (vbench never downloads)")
     q.add_argument("name")
+    _add_debug(parser)
     return parser
 
 
@@ -132,6 +160,7 @@ def _run_from_args(args: argparse.Namespace) -> str:
                          model_args=parse_model_args(args.model_arg), samples=getattr(args, "samples", None),
                          limit=getattr(args, "limit", None), device=args.device, store=args.store,
                          data_root=args.data_root, resume=getattr(args, "resume", False),
+                         resume_or_new=getattr(args, "resume_or_new", False),
                          batch_size=args.batch_size, progress=not args.no_progress)
     return run(request)
 
@@ -140,10 +169,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from vbench.store import Store
     try:
         run_id = _run_from_args(args)
-    except KeyboardInterrupt:
-        print("\ninterrupted: finished batches are stored; continue with the same command plus --resume",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signal_name = exc.args[0] if isinstance(exc, Interrupted) else "SIGINT"
+        print(f"\ninterrupted ({signal_name}): finished batches are stored; continue with the same command "
+              "plus --resume", file=sys.stderr)
+        return getattr(exc, "exit_code", 130)
     from vbench.distributed import is_main_process
     from vbench.suite import load_suite
     if not is_main_process():
@@ -283,13 +313,33 @@ def cmd_ls(args: argparse.Namespace) -> int:
         for name, target in sorted(MODELS.items()):
             print(f"{name:<18} {target}")
     else:
-        from vbench.store import Store
-        if not Path(args.store).exists():
-            print(f"no store at {args.store}")
-            return 0
-        with Store(args.store) as store:
-            for r in store.runs():
-                print(f"{r.id:<60} {r.status:<11} {r.suite:<14} {r.model}")
+        with _open_existing_store(args.store) as store:
+            runs = [(r, len(store.done_videos(r.id))) for r in store.runs()]
+        if not runs:
+            print(f"no runs in {args.store}")
+        for r, done in runs:
+            overrides = ", ".join(f"--{k} {v}" for k, v in (r.manifest.get("overrides") or {}).items() if v is not None)
+            print(f"{r.id:<60} {r.status:<11} {done:>4}/{r.manifest['num_videos']:<4} videos  {r.suite:<14} "
+                  f"{r.model}" + (f"  [{overrides}]" if overrides else ""))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from vbench.show import describe_run
+    with _open_existing_store(args.store) as store:
+        record = store.find_run(args.run)
+        done = len(store.done_videos(record.id))
+    scores = format_summary(record) if record.status == "finished" and record.summary else None
+    print(describe_run(record, done, scores))
+    return 0
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    with _open_existing_store(args.store) as store:
+        ids = list(dict.fromkeys(store.find_run(text).id for text in args.runs))
+        store.delete_runs(ids)
+    for run_id in ids:
+        print(f"removed {run_id}")
     return 0
 
 
@@ -360,17 +410,22 @@ def cmd_parity(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "train": cmd_train, "check": cmd_check, "ls": cmd_ls, "validate": cmd_validate, "export": cmd_export,
-            "report": cmd_report, "data": cmd_data,
+COMMANDS = {"run": cmd_run, "train": cmd_train, "check": cmd_check, "ls": cmd_ls, "show": cmd_show, "rm": cmd_rm,
+            "validate": cmd_validate, "export": cmd_export, "report": cmd_report, "data": cmd_data,
             "parity": cmd_parity}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    debug = getattr(args, "debug", False) or os.environ.get("VBENCH_DEBUG", "") not in ("", "0")
     try:
         return COMMANDS[args.command](args)
     except VBenchError as exc:
+        if debug:
+            traceback.print_exception(exc)
         print(f"error: {exc}", file=sys.stderr)
+        if exc.__cause__ is not None and not debug:
+            print("(the traceback of the error inside: run again with --debug, or VBENCH_DEBUG=1)", file=sys.stderr)
         return 2
 
 

@@ -18,3 +18,11 @@ class ModelError(VBenchError):
 
 class DatasetNotPrepared(VBenchError):
     """A suite needs a dataset that has not been prepared under the data root."""
+
+
+class RunBusy(VBenchError):
+    """A run is held by another live process (or this process lost its hold): nothing is written."""
+
+
+class NothingToResume(VBenchError):
+    """`--resume` found no unfinished run identical to the request; the message says what differs."""

@@ -5,19 +5,23 @@ suite -> test clips -> model.predict (validated) -> per-frame scores [V, S, T] +
       -> store (one transaction per batch) -> best-of-N + summary + FVD/KVD (+ truth) -> finished run.
 
 Everything that changes a number is in the manifest; the manifest's identity decides which
-unfinished run `--resume` continues. Sample k of test video v is drawn from a generator seeded by
-(suite seed, v, k), and each video is scored on its own, so scores do not depend on batch size
-or on where a run was interrupted.
+unfinished run `--resume` continues, after taking over its lease (vbench.lease: a live run is never
+taken over); when none can be, it says why. SIGINT, SIGTERM and SIGHUP stop the run once the batch
+in hand is stored (a second one at once), leaving it `interrupted`; any error leaves it `failed`.
+Sample k of test video v is drawn from a generator seeded by (suite seed, v, k), and each video is
+scored on its own, so scores do not depend on batch size or on where a run was interrupted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import math
 import platform
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +36,12 @@ from vbench import distributed
 from vbench.adapters import (SampleRNG, generate_checked, model_name, negative_elbo_checked, predict_checked,
                              resolve_model)
 from vbench.data import load_digit_source, load_test_clips
-from vbench.errors import ModelError, VBenchError
+from vbench.errors import ModelError, NothingToResume, RunBusy, VBenchError
+from vbench.interrupts import Interrupted, StopSignals
+from vbench.lease import Heartbeat, Holder, this_process
 from vbench.metrics import frame_metric
 from vbench.selection import best_sample, summarize
-from vbench.store import DEFAULT_STORE, TRUTH_PREFIX, Store
+from vbench.store import DEFAULT_STORE, TRUTH_PREFIX, RunRecord, Store
 from vbench.suite import Suite, load_suite
 
 PREDICTION_BUDGET_BYTES = 256 * 2**20   # float32 predictions held at once per predict() call
@@ -64,7 +70,8 @@ class RunRequest:
     device: str | None = None           # cpu | cuda | cuda:N; default cuda when available
     store: str | Path = DEFAULT_STORE
     data_root: str | None = None
-    resume: bool = False
+    resume: bool = False                # continue the unfinished identical run (NothingToResume if none)
+    resume_or_new: bool = False         # with resume: start a new run when there is none to continue
     batch_size: int = 8                 # videos per predict() call: changes speed, never numbers
     progress: bool = True
 
@@ -203,38 +210,118 @@ def run(request: RunRequest) -> str:
 
     if ctx.active:
         manifest["environment"]["world_size"] = ctx.world
-    # Rank 0 alone opens the store: it creates or resumes the run, writes every rank's results and
-    # computes the summary. The other ranks only score their shard of the pending videos.
+    # Rank 0 alone opens the store: it creates or takes over the run, holds its lease, writes every
+    # rank's results and computes the summary. The other ranks only score their shard of the pending videos.
     store = Store(request.store) if ctx.is_main else None
+    holder = this_process()
     try:
-        run_id, pending = None, None
-        if store is not None:
-            run_id = store.resumable_run(identity) if request.resume else None
-            if run_id is None:
-                run_id = store.create_run(manifest, identity)
-            else:
-                store.set_status(run_id, "running")
-            pending = sorted(set(range(num_videos)) - store.done_videos(run_id))
-        run_id, pending = ctx.broadcast((run_id, pending))
-        try:
-            _predict_and_score(ctx, store, run_id, suite, model, name, clips, pending, scorer, num_samples,
-                               device, request)
-            if store is not None:
-                summary = _summarize(store, run_id, suite, clips, scorer, device, request)
-                summary["wall_time_s"] = time.time() - started
-                store.finish(run_id, summary)
-        except KeyboardInterrupt:
-            if store is not None:
-                store.set_status(run_id, "interrupted", "interrupted by the user; continue with --resume")
-            raise
-        except ModelError as exc:
-            if store is not None:
-                store.set_status(run_id, "failed", str(exc))
-            raise
+        run_id, pending = _open_run(ctx, store, request, manifest, identity, holder, num_videos)
+        beating = Heartbeat(store.path, run_id, holder) if store is not None else contextlib.nullcontext()
+        with StopSignals("this batch is stored") as stop, beating:
+            try:
+                _predict_and_score(ctx, store, run_id, suite, model, name, clips, pending, scorer, num_samples,
+                                   device, request, holder, stop)
+                if store is not None:
+                    stop.check()
+                    stop.at_once = True         # the summary has no batch to wait for
+                    summary = _summarize(store, run_id, suite, clips, scorer, device, request)
+                    summary["wall_time_s"] = time.time() - started
+                    store.finish(run_id, summary, holder)
+            except KeyboardInterrupt as exc:
+                if store is not None:
+                    by = exc.args[0] if isinstance(exc, Interrupted) else "SIGINT"
+                    store.release(run_id, holder, "interrupted", f"interrupted by {by}; continue with --resume")
+                raise
+            except RunBusy:
+                raise                           # another process holds the run now: leave it alone
+            except Exception as exc:
+                if store is not None:
+                    store.release(run_id, holder, "failed", str(exc) or type(exc).__name__)
+                raise
     finally:
         if store is not None:
             store.close()
     return ctx.broadcast(run_id)            # every rank returns once rank 0 has finished the run
+
+
+def _open_run(ctx: distributed.Context, store: Store | None, request: RunRequest, manifest: dict[str, Any],
+              identity: str, holder: Holder, num_videos: int) -> tuple[str, list[int]]:
+    """(run id, test videos still to score) on every rank; rank 0 creates the run or, with --resume,
+    takes over the unfinished identical one. A refusal on rank 0 is raised on every rank."""
+    opened: tuple[str | None, list[int] | None, VBenchError | None] = (None, None, None)
+    if store is not None:
+        try:
+            resuming = request.resume or request.resume_or_new
+            run_id = _resumed_run(store, request, manifest, identity, holder) if resuming else None
+            run_id = run_id or store.create_run(manifest, identity, holder)
+            opened = (run_id, sorted(set(range(num_videos)) - store.done_videos(run_id)), None)
+        except VBenchError as exc:
+            opened = (None, None, exc)
+    run_id, pending, error = ctx.broadcast(opened)
+    if error is not None:
+        raise error
+    return run_id, pending
+
+
+def _resumed_run(store: Store, request: RunRequest, manifest: dict[str, Any], identity: str,
+                 holder: Holder) -> str | None:
+    """The newest unfinished run identical to the request, now held by `holder` (RunBusy when a live
+    process holds it). When there is none: NothingToResume saying why, or None (a new run) with
+    `resume_or_new`."""
+    same = store.runs_with_identity(identity)                   # newest first
+    unfinished = [r for r in same if r.status != "finished"]
+    if unfinished:
+        store.acquire(unfinished[0].id, holder)
+        return unfinished[0].id
+    reason = nothing_to_resume(store, manifest, same)
+    if request.resume_or_new:
+        print(f"--resume-or-new: {reason}; starting a new run", file=sys.stderr)
+        return None
+    raise NothingToResume(f"--resume: {reason}. Run without --resume to start a new run, or with "
+                          "--resume-or-new to resume when possible and start one otherwise")
+
+
+def nothing_to_resume(store: Store, manifest: dict[str, Any], identical: list[RunRecord]) -> str:
+    """Why no run can be resumed: the identical run finished, or what differs from the newest run of
+    the same model on the same suite (model code, checkpoint, arguments, suite version, data, ...)."""
+    if identical:
+        done = identical[0]
+        return (f"run {done.id} with the same suite, model, arguments and data has finished "
+                f"(`vbench show {done.id}`); nothing to resume")
+    suite, spec = manifest["suite"]["name"], manifest["model"]["spec"]
+    candidates = [r for r in store.runs(where="suite = ?", params=(suite,))[::-1]
+                  if r.manifest["model"].get("spec") == spec]
+    if not candidates:
+        return f"no run of model '{spec}' on suite '{suite}' in {store.path}"
+    newest = next((r for r in candidates if r.status != "finished"), candidates[0])
+    changes = manifest_differences(newest.manifest, manifest)
+    return (f"the newest {newest.status} run of '{spec}' on '{suite}', {newest.id}, differs from this request: "
+            + "; ".join(changes[:6]) + (f"; and {len(changes) - 6} more" if len(changes) > 6 else ""))
+
+
+def manifest_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """'key: old -> new' for every number-deciding manifest field that differs (environment ignored)."""
+    a, b = _flatten({k: v for k, v in old.items() if k != "environment"}), \
+        _flatten({k: v for k, v in new.items() if k != "environment"})
+    missing = object()
+
+    def short(value: Any) -> str:
+        if value is missing:
+            return "(absent)"
+        text = json.dumps(value, sort_keys=True, default=str)
+        return text[:13] + "…" if len(text) > 40 else text
+    return [f"{key}: {short(a.get(key, missing))} -> {short(b.get(key, missing))}"
+            for key in sorted(set(a) | set(b)) if a.get(key, missing) != b.get(key, missing)]
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}; lists and scalars are leaves."""
+    if not isinstance(tree, dict) or not tree:
+        return {prefix: tree}
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
 
 
 def check_task(model: Any, name: str, suite: Suite) -> None:
@@ -276,34 +363,37 @@ def _draw(suite: Suite, model: Any, name: str, context: torch.Tensor, videos: li
 
 def _predict_and_score(ctx: distributed.Context, store: Store | None, run_id: str, suite: Suite, model: Any,
                        name: str, clips: np.ndarray, pending: list[int], scorer: _Scorer, num_samples: int,
-                       device: torch.device, request: RunRequest) -> None:
+                       device: torch.device, request: RunRequest, holder: Holder, stop: StopSignals) -> None:
     """Score the pending videos, rank by rank; rank 0 stores each round's batches as they arrive.
 
     Every rank runs the same number of rounds (a rank whose shard is done contributes nothing), so
-    the collective calls match; a model error on any rank stops all of them.
+    the collective calls match; a model error on any rank stops all of them, and so does a stop
+    signal to rank 0, once the round's batches are stored.
     """
     mine = distributed.shard(pending, ctx.rank, ctx.world)
     rounds = math.ceil(math.ceil(len(pending) / ctx.world) / request.batch_size)
     bar = tqdm(total=len(pending), desc=f"{suite.name} / {name}", unit="video", disable=not request.progress)
     for round_index in range(rounds):
         videos = mine[round_index * request.batch_size:(round_index + 1) * request.batch_size]
-        result, error = None, None
+        result, error, failure = None, None, None
         try:
             if videos:
                 result = _score_batch(suite, model, name, clips, videos, scorer, num_samples, device)
         except ModelError as exc:
-            error = str(exc)
+            error, failure = str(exc), exc        # this rank raises its own error, traceback and all
         gathered = ctx.gather((videos, result, error))
         if store is not None:
             for rank_videos, rank_result, rank_error in gathered:
                 if rank_error is not None:
                     error = error or rank_error
                 elif rank_videos:
-                    store.write_batch(run_id, rank_videos, *rank_result)
+                    store.write_batch(run_id, rank_videos, *rank_result, holder=holder)
                     bar.update(len(rank_videos))
-        error = ctx.broadcast(error)
+        error, signum = ctx.broadcast((error, stop.requested))
         if error is not None:
-            raise ModelError(error)
+            raise failure or ModelError(error)
+        if signum is not None:
+            raise Interrupted(signum)
     bar.close()
 
 

@@ -1,7 +1,8 @@
 """The result store: one SQLite file holding run manifests, per-frame scores and summaries.
 
 Tables
-  runs          one row per run: manifest (JSON), status, summary (JSON) once finished
+  runs          one row per run: manifest (JSON), status, summary (JSON) once finished, and its lease:
+                the process holding it (host, pid, pid start time) and that process's last heartbeat
   video_scores  per (run, test video, metric): float32 blob [S, T] (sample, predicted frame);
                 also "diversity" [1, T] and, for SM-MNIST suites with truth scores, "truth/<name>"
                 (TRUTH_PREFIX): per-frame curves [1, T], every other truth number [1, 1]
@@ -12,6 +13,11 @@ Tables
 
 Every batch of videos is written in one transaction, so an interrupted run holds only whole
 batches and `--resume` continues after the last one. WAL mode lets several runs write to one file.
+
+A run's life: `running` while its holder works (vbench.lease), then `finished`, `failed` (an error,
+recorded) or `interrupted` (a signal); a `running` run whose holder died reads `abandoned`. Taking a
+run over (`acquire`) and every batch write check the lease inside the write transaction, so two
+processes never both write one run.
 """
 
 from __future__ import annotations
@@ -27,18 +33,25 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from vbench.errors import RunBusy, VBenchError
+from vbench.lease import Holder, is_abandoned, this_process
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     identity TEXT NOT NULL,
     suite TEXT NOT NULL,
     model TEXT NOT NULL,
-    status TEXT NOT NULL,            -- running | finished | failed
+    status TEXT NOT NULL,            -- running | finished | failed | interrupted (abandoned: derived)
     created REAL NOT NULL,
     finished REAL,
     manifest TEXT NOT NULL,
     summary TEXT,
-    error TEXT
+    error TEXT,
+    holder_host TEXT,                -- the process that holds (or last held) the run
+    holder_pid INTEGER,
+    holder_started TEXT,
+    heartbeat REAL                   -- last renewal by the holder (time.time())
 );
 CREATE INDEX IF NOT EXISTS runs_identity ON runs(identity, status);
 CREATE TABLE IF NOT EXISTS video_scores (
@@ -87,17 +100,29 @@ DEFAULT_STORE = Path("vbench-results.sqlite")
 TRUTH_PREFIX = "truth/"      # video_scores rows of vbench.truth scores: "truth/coverage", "truth/position_w1", ...
 
 
+LEASE_COLUMNS = (("holder_host", "TEXT"), ("holder_pid", "INTEGER"), ("holder_started", "TEXT"),
+                 ("heartbeat", "REAL"))
+LIVE_STATUSES = ("running",)
+RESUMABLE_STATUSES = ("interrupted", "abandoned", "failed")
+
+
 @dataclass(frozen=True)
 class RunRecord:
     id: str
     suite: str
     model: str
-    status: str
+    status: str                      # running | finished | failed | interrupted | abandoned
     created: float
     finished: float | None
     manifest: dict[str, Any]
     summary: dict[str, Any] | None
     error: str | None
+    holder: Holder | None = None     # who holds (or last held) the run
+    heartbeat: float | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE_STATUSES
 
 
 def _blob(array: np.ndarray) -> bytes:
@@ -117,6 +142,16 @@ class Store:
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(SCHEMA)
+        self._add_lease_columns()
+
+    def _add_lease_columns(self) -> None:
+        """Stores written before runs had leases gain the columns (their old runs have no holder)."""
+        present = {row[1] for row in self.conn.execute("PRAGMA table_info(runs)")}
+        missing = [(name, kind) for name, kind in LEASE_COLUMNS if name not in present]
+        if missing:
+            with self._transaction():
+                for name, kind in missing:
+                    self.conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self.conn.close()
@@ -131,32 +166,85 @@ class Store:
         return _Transaction(self.conn)
 
     # -- runs ---------------------------------------------------------------------------------
-    def create_run(self, manifest: dict[str, Any], identity: str) -> str:
+    def create_run(self, manifest: dict[str, Any], identity: str, holder: Holder | None = None) -> str:
+        """A new run, held by `holder` (default: this process) from the start."""
+        holder = holder or this_process()
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
         safe_model = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in manifest["model"]["name"])[:40]
         run_id = f"{stamp}-{manifest['suite']['name']}-{safe_model}-{secrets.token_hex(3)}"
+        now = time.time()
         with self._transaction():
             self.conn.execute(
-                "INSERT INTO runs (id, identity, suite, model, status, created, manifest) VALUES (?,?,?,?,?,?,?)",
-                (run_id, identity, manifest["suite"]["name"], manifest["model"]["name"], "running",
-                 time.time(), json.dumps(manifest, sort_keys=True)))
+                "INSERT INTO runs (id, identity, suite, model, status, created, manifest, holder_host, holder_pid, "
+                "holder_started, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (run_id, identity, manifest["suite"]["name"], manifest["model"]["name"], "running", now,
+                 json.dumps(manifest, sort_keys=True), holder.host, holder.pid, holder.started, now))
         return run_id
 
-    def resumable_run(self, identity: str) -> str | None:
-        """The newest unfinished run with this identity (same suite, model, arguments, overrides)."""
-        row = self.conn.execute(
-            "SELECT id FROM runs WHERE identity = ? AND status != 'finished' ORDER BY created DESC LIMIT 1",
-            (identity,)).fetchone()
-        return row[0] if row else None
+    def runs_with_identity(self, identity: str) -> list[RunRecord]:
+        """Every run with this identity (same suite, model, arguments, data, overrides), newest first."""
+        return self.runs(where="identity = ?", params=(identity,))[::-1]
 
-    def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
+    def acquire(self, run_id: str, holder: Holder) -> None:
+        """Take over an interrupted, abandoned or failed run for `holder`, atomically: of two processes
+        racing for one run, the second finds it live and gets RunBusy naming the first."""
         with self._transaction():
-            self.conn.execute("UPDATE runs SET status = ?, error = ? WHERE id = ?", (status, error, run_id))
+            record = self.run(run_id)
+            if record.status == "finished":
+                raise RunBusy(f"run {run_id} has finished in the meantime; nothing to resume (vbench show {run_id})")
+            if record.live:
+                raise RunBusy(f"run {run_id} is running in {record.holder.describe()} (heartbeat "
+                              f"{time.time() - record.heartbeat:.0f} s ago); wait for it, or stop that process "
+                              "and resume then")
+            self.conn.execute("UPDATE runs SET status = 'running', error = NULL, holder_host = ?, holder_pid = ?, "
+                              "holder_started = ?, heartbeat = ? WHERE id = ?",
+                              (holder.host, holder.pid, holder.started, time.time(), run_id))
 
-    def finish(self, run_id: str, summary: dict[str, Any]) -> None:
+    def _renew(self, run_id: str, holder: Holder, **columns: Any) -> None:
+        """Inside a transaction: renew the heartbeat (and set `columns`) if `holder` still holds the run."""
+        sets = ", ".join(f"{name} = ?" for name in ["heartbeat", *columns])
+        cursor = self.conn.execute(
+            f"UPDATE runs SET {sets} WHERE id = ? AND status = 'running' AND holder_host = ? AND holder_pid = ? "
+            "AND holder_started = ?", (time.time(), *columns.values(), run_id, holder.host, holder.pid, holder.started))
+        if cursor.rowcount != 1:
+            raise RunBusy(f"run {run_id}: this process ({holder.describe()}) no longer holds it (another process "
+                          "took it over after its heartbeat went stale); nothing more is written")
+
+    def release(self, run_id: str, holder: Holder, status: str, error: str | None = None) -> None:
+        """End `holder`'s hold on the run as 'interrupted' or 'failed' (with the error); a run held by
+        another process by now is left alone."""
         with self._transaction():
-            self.conn.execute("UPDATE runs SET status = 'finished', finished = ?, summary = ?, error = NULL "
-                              "WHERE id = ?", (time.time(), json.dumps(summary), run_id))
+            self.conn.execute("UPDATE runs SET status = ?, error = ? WHERE id = ? AND status = 'running' AND "
+                              "holder_host = ? AND holder_pid = ? AND holder_started = ?",
+                              (status, error, run_id, holder.host, holder.pid, holder.started))
+
+    def finish(self, run_id: str, summary: dict[str, Any], holder: Holder | None = None) -> None:
+        with self._transaction():
+            self._renew(run_id, holder or this_process(), status="finished", finished=time.time(),
+                        summary=json.dumps(summary), error=None)
+
+    def delete_runs(self, run_ids: list[str]) -> None:
+        """Remove runs with their scores, features, flags and strips in one transaction; a live run is refused."""
+        with self._transaction():
+            for run_id in run_ids:
+                record = self.run(run_id)
+                if record.live:
+                    raise RunBusy(f"run {run_id} is running in {record.holder.describe()}; stop it first "
+                                  "(nothing was removed)")
+                self.conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+    def find_run(self, text: str) -> RunRecord:
+        """The run whose id is `text`, or the only one whose id contains it."""
+        exact = self.runs(where="id = ?", params=(text,))
+        if exact:
+            return exact[0]
+        matches = self.runs(where="instr(id, ?) > 0", params=(text,)) if text else []
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise VBenchError(f"no run '{text}' in {self.path} (`vbench ls runs --store {self.path}` lists them)")
+        raise VBenchError(f"'{text}' matches {len(matches)} runs in {self.path}: "
+                          + ", ".join(r.id for r in matches[:5]) + ("..." if len(matches) > 5 else ""))
 
     def run(self, run_id: str) -> RunRecord:
         rows = self.runs(where="id = ?", params=(run_id,))
@@ -166,11 +254,9 @@ class Store:
 
     def runs(self, where: str = "1", params: Iterable[Any] = ()) -> list[RunRecord]:
         cursor = self.conn.execute(
-            f"SELECT id, suite, model, status, created, finished, manifest, summary, error FROM runs "
-            f"WHERE {where} ORDER BY created", tuple(params))
-        return [RunRecord(id=r[0], suite=r[1], model=r[2], status=r[3], created=r[4], finished=r[5],
-                          manifest=json.loads(r[6]), summary=json.loads(r[7]) if r[7] else None, error=r[8])
-                for r in cursor]
+            f"SELECT id, suite, model, status, created, finished, manifest, summary, error, holder_host, "
+            f"holder_pid, holder_started, heartbeat FROM runs WHERE {where} ORDER BY created", tuple(params))
+        return [_record(row) for row in cursor.fetchall()]
 
     # -- per-video rows -----------------------------------------------------------------------
     def done_videos(self, run_id: str) -> set[int]:
@@ -180,12 +266,16 @@ class Store:
 
     def write_batch(self, run_id: str, videos: list[int], scores: dict[str, np.ndarray],
                     features: dict[str, np.ndarray] | None = None, feature_videos: list[int] | None = None,
-                    flags: dict[str, list[int]] | None = None, strips: dict[int, dict] | None = None) -> None:
+                    flags: dict[str, list[int]] | None = None, strips: dict[int, dict] | None = None,
+                    holder: Holder | None = None) -> None:
         """Atomically store a batch: scores[metric] [B, S, T] of `videos`; features[kind] [B', K, D] of
         `feature_videos` (default: the same videos); flags {flag: videos it applies to}; strips
-        {video: {"rows", "context", "frames" uint8 [R, T, C, H, W]}} of the few videos that keep frames."""
+        {video: {"rows", "context", "frames" uint8 [R, T, C, H, W]}} of the few videos that keep frames.
+        With `holder`, nothing is written unless that process still holds the run (RunBusy)."""
         feature_videos = videos if feature_videos is None else feature_videos
         with self._transaction():
+            if holder is not None:
+                self._renew(run_id, holder)
             for flag, flagged in (flags or {}).items():
                 self.conn.executemany("INSERT INTO video_flags (run_id, video, flag) VALUES (?,?,?)",
                                       [(run_id, v, flag) for v in flagged])
@@ -259,6 +349,17 @@ class Store:
             self.conn.executemany(
                 "INSERT OR REPLACE INTO feature_cache (key, video, dim, features) VALUES (?,?,?,?)",
                 [(key, v, features.shape[-1], _blob(features[i])) for i, v in enumerate(videos)])
+
+
+def _record(row: tuple) -> RunRecord:
+    """A `runs` row as a RunRecord; a `running` run whose holder is gone reads 'abandoned'."""
+    status, host, pid, started, heartbeat = row[3], row[9], row[10], row[11], row[12]
+    holder = Holder(host, pid, started or "") if host is not None else None
+    if status == "running" and is_abandoned(holder, heartbeat):
+        status = "abandoned"
+    return RunRecord(id=row[0], suite=row[1], model=row[2], status=status, created=row[4], finished=row[5],
+                     manifest=json.loads(row[6]), summary=json.loads(row[7]) if row[7] else None, error=row[8],
+                     holder=holder, heartbeat=heartbeat)
 
 
 class _Transaction:

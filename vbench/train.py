@@ -11,7 +11,7 @@ What a run writes under `--out DIR`:
 
 Both .pt files are plain dicts of tensors and numbers, loadable with `torch.load(weights_only=True)`.
 They are written at every `save_every` steps, at the end, and when the run is interrupted: the first
-Ctrl-C (or SIGTERM) finishes the current step, saves and stops; a second one stops at once.
+Ctrl-C (or SIGTERM, SIGHUP) finishes the current step, saves and stops; a second one stops at once.
 
 Training data never overlaps the test clips: SM-MNIST suites generate clip k of step s from the
 *training* digits with seed `TRAIN_SEED + seed` (test clips use the test digits and the suite seed);
@@ -64,7 +64,6 @@ import importlib
 import json
 import math
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -79,6 +78,7 @@ import vbench
 from vbench import distributed
 from vbench.adapters import resize_frames   # the conversion the runner applies to a model's frames at test time
 from vbench.errors import VBenchError
+from vbench.interrupts import StopSignals
 from vbench.suite import Suite, load_suite
 
 RECIPES: dict[str, str] = {
@@ -312,34 +312,6 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return payload
 
 
-class _StopFlag:
-    """First SIGINT (Ctrl-C) or SIGTERM: stop after the current step. A second one: KeyboardInterrupt at once."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self):
-        self.stop = False
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> "_StopFlag":
-        try:
-            for sig in self.SIGNALS:
-                self._previous[sig] = signal.signal(sig, self._handle)
-        except ValueError:          # not the main thread: no handlers, signals act as usual
-            pass
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.stop:
-            raise KeyboardInterrupt
-        self.stop = True
-        print(f"\n{signal.Signals(signum).name}: saving after this step (again to stop at once)", file=sys.stderr)
-
-    def __exit__(self, *exc) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
-
-
 # ---------------------------------------------------------------------------------------------
 # Past one process: `torchrun --nproc_per_node N -m vbench train ...`
 
@@ -384,9 +356,10 @@ def _replicated(recipe: Any, model: torch.nn.Module, train_step: Any, batch_size
     return (lambda model, video, optimizers, amp: loss_step(replica, video, optimizers, amp)), batch_size // ctx.world
 
 
-def _stopping(flag: "_StopFlag", ctx: distributed.Context) -> bool:
+def _stopping(flag: StopSignals, ctx: distributed.Context) -> bool:
     """Stop after this step? Under torchrun every rank stops at the same step if any rank was signalled."""
-    return not ctx.all_ok(not flag.stop) if ctx.active else flag.stop
+    stop = flag.requested is not None
+    return not ctx.all_ok(not stop) if ctx.active else stop
 
 
 def _mean_over_ranks(logs: dict[str, float], device: torch.device) -> dict[str, float]:
@@ -500,7 +473,7 @@ def train(request: TrainRequest) -> Path:
                disable=not request.progress or not ctx.is_main, dynamic_ncols=True)
     running: dict[str, float] = {}
     window_start, window_steps = time.time(), 0
-    with _StopFlag() as flag, open(out / "log.jsonl", "a") if ctx.is_main else open(os.devnull, "w") as log:
+    with StopSignals("this step is saved") as flag, open(out / "log.jsonl", "a") if ctx.is_main else open(os.devnull, "w") as log:
         try:
             while step < config.steps and not _stopping(flag, ctx):
                 t0 = time.time()
