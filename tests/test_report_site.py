@@ -11,6 +11,7 @@ import pytest
 from conftest import write_suite
 from vbench.cli import main
 from vbench.metrics.frechet import frechet_distance
+from vbench.protocol import real_features_key
 from vbench.report import build_site, set_features
 from vbench.report.leaderboard import leaderboard
 from vbench.stats import bootstrap_ci, bootstrap_set_statistic, paired_bootstrap
@@ -129,12 +130,9 @@ def test_fvd_interval_from_stored_features_and_diversity(runs, tmp_path):
     summary["metrics"]["fvd"] = {"profile": "tf", "higher_is_better": False, "trials": trials,
                                  "mean": float(np.mean(trials)), "std": float(np.std(trials)), "videos": 6}
     summary["diversity"] = {"profile": "alex-v0.1", "mean": 0.25, "per_video": [0.2, 0.3, 0.25, 0.2, 0.3, 0.25]}
-    first = 0 if suite["fvd_frames"] == "context+predicted" else suite["context_frames"]
-    key = json.dumps({"dataset": suite["dataset"], "split": suite["split"], "seed": suite["seed"],
-                      "resolution": suite["resolution"], "frames": [first, suite["context_frames"] +
-                                                                    suite["predicted_frames"]],
-                      "embedding": "i3d-kinetics-400/logits-mean", "profile": "tf", "weights_sha256": "x"},
-                     sort_keys=True)
+    manifest["data"].update(fvd_videos=6, fvd_fingerprint="f" * 64)    # as the runner records an FVD suite's
+    key = real_features_key(suite, "f" * 64, {"embedding": "i3d-kinetics-400/logits-mean", "profile": "tf",
+                                              "weights_sha256": "x"})
     with Store(tmp_path / "h.sqlite") as store:
         with_features = store.create_run(manifest, "with")
         store.write_batch(with_features, list(range(6)), {}, {"fvd_fake": fake.astype(np.float32)})

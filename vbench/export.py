@@ -2,7 +2,8 @@
 
 - json: one record per run with its whole manifest (nested, so written by `json`).
 - csv: one flat record per run (manifest essentials + summary scores).
-- markdown / latex: a paper table, one row per finished run: best-of-N and mean-of-N of every
+- markdown / latex: a paper table, one row per finished run (its model, model arguments, model-code
+  hash, run id, test videos and samples, so rows can be told apart): best-of-N and mean-of-N of every
   per-frame metric as "value ± half-width of its 95% bootstrap interval over test videos", set
   metrics (FVD, KVD) as "mean ± std over trials".
 
@@ -19,12 +20,15 @@ from typing import Any
 
 import numpy as np
 
+from vbench.protocol import describe_overrides, is_standard, protocol_key
 from vbench.stats import DEFAULT_RESAMPLES, bootstrap_ci
 from vbench.store import RunRecord
 
 FORMATS = ("json", "csv", "markdown", "latex")
 DIGITS = {"fvd": 1, "psnr": 2}          # decimals in paper tables; 4 for every other metric
 TRUTH_RECORD = ("coverage", "precision", "position_w1", "velocity_w1", "bounce_velocity_w1", "fvd", "kvd")
+TEXT_COLUMNS = ("suite", "model", "args", "code", "run")   # paper-table columns set left; the others are numbers
+CODE_DIGITS = 12        # hex digits of the model-code sha256 shown in paper tables
 TRUTH_TABLE = {"coverage": "Coverage", "precision": "Precision", "position_w1": "Position W1"}   # paper columns
 
 
@@ -41,6 +45,10 @@ def run_record(run: RunRecord, full: bool = False) -> dict[str, Any]:
         "vbench_version": m["vbench_version"], "git_sha": m["environment"]["git_sha"],
         "device": m["environment"]["device"],
     }
+    # what tells two rows apart: the model's code, the scored clips, the protocol and its overrides
+    record.update(code_sha256=m["model"].get("source_sha256"),
+                  data_fingerprint=(m.get("data") or {}).get("fingerprint"), protocol=protocol_key(m),
+                  standard=is_standard(m), overrides="; ".join(describe_overrides(m)))
     for metric, profile in m["suite"]["profiles"].items():
         record[f"{metric}_profile"] = profile
     for metric, summary in ((run.summary or {}).get("metrics") or {}).items():
@@ -96,7 +104,11 @@ def paper_table(runs: list[RunRecord], resamples: int = DEFAULT_RESAMPLES, arrow
     for r in runs:
         if r.status != "finished" or not r.summary:
             continue
-        row: dict[str, Any] = {"suite": r.suite, "model": r.model, "samples": r.manifest["num_samples"]}
+        model = r.manifest["model"]
+        row: dict[str, Any] = {"suite": r.suite, "model": r.model,
+                               "args": ", ".join(f"{k}={v}" for k, v in sorted(model["args"].items())),
+                               "code": (model.get("source_sha256") or "—")[:CODE_DIGITS], "run": r.id,
+                               "videos": r.manifest["num_videos"], "samples": r.manifest["num_samples"]}
         for metric, s in r.summary["metrics"].items():
             name, digits = metric.upper() + " " + arrows[0 if s["higher_is_better"] else 1], DIGITS.get(metric, 4)
             if "best" in s:
@@ -132,14 +144,19 @@ def _latex_escape(text: str) -> str:
 
 
 def to_latex(runs: list[RunRecord], resamples: int = DEFAULT_RESAMPLES) -> str:
-    """A booktabs table (needs \\usepackage{booktabs}); cells are escaped, arrows are math."""
+    """A booktabs table (needs \\usepackage{booktabs}) labelled `tab:vbench-<suite>`: text columns left,
+    numbers right; cells are escaped, arrows are math."""
     table = paper_table(runs, resamples, arrows=(r"$\uparrow$", r"$\downarrow$")).map(_latex_escape)
     caption = (f"Best-of-N and mean-of-N: mean over test videos $\\pm$ half-width of the 95\\% bootstrap "
                f"interval ({resamples:,} resamples). FVD/KVD: mean $\\pm$ std over trials.")
     if any((r.summary or {}).get("truth") for r in runs):
         caption += (" Coverage, precision, position W1 (px): against true futures from the SM-MNIST simulator, "
                     "mean over test videos $\\pm$ CI half-width.")
-    return table.to_latex(index=False, escape=False, caption=caption, column_format="l" * len(table.columns))
+    suites = sorted({r.suite for r in runs})
+    label = "tab:vbench" + ("-" + "".join(ch if ch.isalnum() or ch == "-" else "-" for ch in suites[0])
+                            if len(suites) == 1 else "")
+    align = "".join("l" if column in TEXT_COLUMNS else "r" for column in table.columns)
+    return table.to_latex(index=False, escape=False, caption=caption, label=label, column_format=align)
 
 
 def export_text(runs: list[RunRecord], fmt: str, resamples: int = DEFAULT_RESAMPLES) -> str:

@@ -40,6 +40,7 @@ from vbench.errors import ModelError, NothingToResume, RunBusy, VBenchError
 from vbench.interrupts import Interrupted, StopSignals
 from vbench.lease import Heartbeat, Holder, this_process
 from vbench.metrics import frame_metric
+from vbench.protocol import clip_digests, data_record, fingerprint, model_code_sha256, real_features_key
 from vbench.selection import best_sample, summarize
 from vbench.store import DEFAULT_STORE, TRUTH_PREFIX, RunRecord, Store
 from vbench.suite import Suite, load_suite
@@ -102,26 +103,24 @@ def _git_sha() -> str:
         return "unknown"
 
 
-def _model_source_hash(spec: str) -> str | None:
-    """Hash of a user's model file, so an edited file never resumes an old run."""
-    target = spec.rpartition(":")[0]
-    return _sha256_file(target) if target.endswith(".py") and Path(target).is_file() else None
-
-
 def build_manifest(request: RunRequest, suite: Suite, model: Any, num_samples: int, num_videos: int,
-                   device: torch.device) -> tuple[dict[str, Any], str]:
-    """(manifest, identity): identity hashes everything that decides the numbers."""
+                   device: torch.device, clips: np.ndarray) -> tuple[dict[str, Any], str]:
+    """(manifest, identity): identity hashes everything that decides the numbers, the content of the
+    scored clips (uint8 [V, T, C, H, W]) and the model's source code (its file or package) included, so
+    an edited model or changed data never resumes an old run."""
     checkpoint = None
     if request.checkpoint:
         checkpoint = {"path": str(request.checkpoint), "sha256": _sha256_file(request.checkpoint)}
+    suite_dict = suite.to_dict()
     numbers = {
-        "suite": suite.to_dict(),
+        "suite": suite_dict,
         "model": {"spec": request.model, "name": model_name(model, request.model),
                   "args": request.model_args, "checkpoint": checkpoint,
-                  "source_sha256": _model_source_hash(request.model),
+                  "source_sha256": model_code_sha256(model),
                   "stochastic": bool(getattr(model, "stochastic", True))},
         "num_samples": num_samples,
         "num_videos": num_videos,
+        "data": data_record(suite_dict, clips),
         "overrides": {"samples": request.samples, "limit": request.limit},
         "seed": suite.seed,
         "vbench_version": vbench.__version__,
@@ -205,7 +204,7 @@ def run(request: RunRequest) -> str:
 
     clips = load_test_clips(suite, request.data_root, num_videos)           # uint8 [V, T, C, H, W]
     digits = load_digit_source(suite, request.data_root) if suite.truth else None   # uint8 [N, 32, 32]
-    manifest, identity = build_manifest(request, suite, model, num_samples, num_videos, device)
+    manifest, identity = build_manifest(request, suite, model, num_samples, num_videos, device, clips)
     scorer = _Scorer(suite, device, num_samples, digits)
 
     if ctx.active:
@@ -489,9 +488,8 @@ def _real_features(store: Store, suite: Suite, clips: np.ndarray, device: torch.
     from vbench.metrics.fvd import features_fingerprint
     first = 0 if suite.fvd_frames == "context+predicted" else suite.context_frames
     videos = list(range(len(clips)))
-    key = json.dumps({"dataset": suite.dataset, "split": suite.split, "seed": suite.seed,
-                      "resolution": suite.resolution, "frames": [first, suite.total_frames],
-                      **features_fingerprint(suite.profiles["fvd"])}, sort_keys=True)
+    key = real_features_key(suite.to_dict(), fingerprint(clip_digests(clips)),
+                            features_fingerprint(suite.profiles["fvd"]))
     cached = store.cached_features(key, videos)
     missing = [v for v in videos if v not in cached]
     if missing:

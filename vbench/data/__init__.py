@@ -127,13 +127,16 @@ def _prepared(dataset: str, source_hint: str) -> Callable[[Suite, Path, int], np
 
 class LazyClips:
     """Test clips read on demand, indexed like a uint8 `[V, T, C, H, W]` array (`clips[videos]`,
-    `clips[:n, first:]`, `np.asarray(clips)`), so a large suite never sits in memory at once."""
+    `clips[:n, first:]`, `np.asarray(clips)`), so a large suite never sits in memory at once. A loader
+    that has read every clip already may pass their `digests` (vbench.protocol.clip_digest of each)."""
 
     dtype = np.dtype(np.uint8)
 
-    def __init__(self, read_clip: Callable[[int], np.ndarray], count: int, clip_shape: tuple[int, ...]):
+    def __init__(self, read_clip: Callable[[int], np.ndarray], count: int, clip_shape: tuple[int, ...],
+                 digests: list[str] | None = None):
         self._read = read_clip
         self.shape = (count, *clip_shape)
+        self.digests = digests
 
     def __len__(self) -> int:
         return self.shape[0]

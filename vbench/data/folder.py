@@ -32,6 +32,7 @@ from PIL import Image
 from vbench.data import LazyClips
 from vbench.data.frames import read_video, resize_frames
 from vbench.errors import DatasetNotPrepared, VBenchError
+from vbench.protocol import clip_digest
 from vbench.suite import Suite
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".gif", ".mov", ".mkv", ".webm")
@@ -243,9 +244,9 @@ def load_folder_clips(suite: Suite, count: int) -> LazyClips:
         index.extend((source, start) for start in starts)
         if len(index) == count:
             reader = _ClipReader(index, suite.channels, length, suite.resolution)
-            for i in range(count):        # every clip read once now: a bad file fails before the run, not in it
-                reader(i)
-            return LazyClips(reader, count, (length, suite.channels, suite.resolution, suite.resolution))
+            # every clip read once now: a bad file fails before the run, not in it (and its digest is taken)
+            digests = [clip_digest(reader(i)) for i in range(count)]
+            return LazyClips(reader, count, (length, suite.channels, suite.resolution, suite.resolution), digests)
     note = ""
     if skipped:
         note = f"; skipped {len(skipped)} entries of other kinds: {', '.join(skipped[:5])}"

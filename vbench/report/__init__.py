@@ -18,6 +18,7 @@ import numpy as np
 
 import vbench
 from vbench.export import run_record
+from vbench.protocol import real_features_fields
 from vbench.report.leaderboard import SetFeatures, leaderboard
 from vbench.report.run_page import curves, score_rows, truth_curves, truth_rows, write_strips
 from vbench.stats import DEFAULT_RESAMPLES
@@ -53,9 +54,10 @@ def _page(run: RunRecord) -> str:
 def set_features(store: Store) -> SetFeatures:
     """Look-up of a run's FVD features: (real [V, D] from the feature cache, predicted [V, K, D]).
 
-    The real clips' features are cached under a JSON key naming the dataset, split, seed,
-    resolution, frame range and FVD profile (see runner._real_features); a run whose key is
-    missing or ambiguous (several I3D weights) gets None, and its FVD cell no interval.
+    The real clips' features are cached under vbench.protocol.real_features_key: the suite's clip
+    settings, the fingerprint of the clips entering FVD and the I3D network. A run whose key is missing
+    or ambiguous (several I3D weights), or that predates data fingerprints, gets None, and its FVD cell
+    no interval.
     """
     keys = []
     for key in store.feature_cache_keys():
@@ -65,11 +67,10 @@ def set_features(store: Store) -> SetFeatures:
             continue
 
     def lookup(run: RunRecord) -> tuple[np.ndarray, np.ndarray] | None:
-        suite = run.manifest["suite"]
-        first = 0 if suite["fvd_frames"] == "context+predicted" else suite["context_frames"]
-        wanted = {"dataset": suite["dataset"], "split": suite["split"], "seed": suite["seed"],
-                  "resolution": suite["resolution"], "profile": suite["profiles"].get("fvd"),
-                  "frames": [first, suite["context_frames"] + suite["predicted_frames"]]}
+        data = run.manifest.get("data") or {}
+        if not data.get("fvd_fingerprint"):
+            return None
+        wanted = real_features_fields(run.manifest["suite"], data["fvd_fingerprint"])
         matches = [key for key, fields in keys if isinstance(fields, dict)
                    and all(fields.get(f) == v for f, v in wanted.items())]
         videos, fake = store.features(run.id, "fvd_fake")                   # [V, K, D]
@@ -121,7 +122,8 @@ def build_site(store: Store, out: Path, resamples: int = DEFAULT_RESAMPLES) -> P
         (out / page).write_text(env.get_template("suite.html").render(
             suite=newest, board=board, references=newest.get("references", []), **common))
         suite_pages.append({"name": suite, "page": page, "runs": len(suite_runs),
-                            "finished": len(board["rows"]), "description": newest.get("description", "")})
+                            "finished": len(board["rows"]) + len(board["others"]),
+                            "description": newest.get("description", "")})
 
     for r in runs:
         _run_page(env, store, r, out, resamples, common)

@@ -7,8 +7,11 @@ LPIPS between samples) when a run's summary holds `"diversity": {"profile", "mea
 no arrow, since more diverse is not by itself better. Truth scores of SM-MNIST suites (summary
 `"truth"`, vbench.truth): coverage, precision, position W1 and bounce-velocity W1, each the mean
 over test videos with its bootstrap interval, beside what a perfect model gets (coverage) or the
-simulator's own noise floor (W1s). Rows are ranked by the suite's first metric; every other row is
-compared with the top row by a paired bootstrap of the per-video difference on the same test videos.
+simulator's own noise floor (W1s). Only runs of one protocol are ranked (vbench.protocol: the newest
+standard run's: suite version, data, test videos, samples, selection, profiles, FVD set), by the suite's
+first metric; every other ranked row is compared with the top row by a paired bootstrap of the
+per-video difference on the same test videos. Runs with overrides or of another protocol are listed
+apart, unranked, each with why.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from vbench.protocol import is_standard, protocol_key, protocol_of, why_apart
 from vbench.stats import DEFAULT_RESAMPLES, Interval, bootstrap_ci, bootstrap_set_statistic, paired_bootstrap
 from vbench.store import RunRecord
 
@@ -118,9 +122,27 @@ def verdict(diff: Interval, higher_is_better: bool) -> str:
 
 
 def _comparable(a: RunRecord, b: RunRecord) -> bool:
-    """Scored on the same test videos: same suite version and the same number of videos."""
-    return (a.manifest["suite"]["version"] == b.manifest["suite"]["version"]
-            and a.manifest["num_videos"] == b.manifest["num_videos"])
+    """Same protocol: same suite version, the same test clips (data fingerprint), samples, selection, profiles."""
+    return protocol_key(a.manifest) == protocol_key(b.manifest)
+
+
+def split_by_protocol(runs: list[RunRecord]) -> tuple[dict[str, Any] | None, list[RunRecord],
+                                                      list[tuple[RunRecord, list[str]]]]:
+    """(the ranked protocol, its runs, [(run, why it is not ranked)] of the others).
+
+    The ranked protocol is that of the newest run with the suite's standard settings; runs with
+    overrides (--limit, --samples, ...) and standard runs of another protocol (suite version, data)
+    are shown apart, never ranked or paired with it."""
+    standard = [r for r in runs if is_standard(r.manifest)]
+    reference = protocol_of(standard[-1].manifest) if standard else None
+    ranked, others = [], []
+    for r in runs:
+        why = why_apart(r.manifest, reference)
+        if why:
+            others.append((r, why))
+        else:
+            ranked.append(r)
+    return reference, ranked, others
 
 
 def comparison(row: RunRecord, leader: RunRecord, column: dict[str, Any], resamples: int) -> dict[str, Any] | None:
@@ -142,21 +164,30 @@ def _rank_key(column: dict[str, Any]) -> Callable[[dict[str, Any]], tuple]:
 def leaderboard(runs: list[RunRecord], resamples: int = DEFAULT_RESAMPLES,
                 set_features: SetFeatures | None = None,
                 page_of: Callable[[RunRecord], str] = lambda r: f"run-{r.id}.html") -> dict[str, Any]:
-    """Columns and rows of one suite's leaderboard: one row per finished run, best first."""
+    """Columns and rows of one suite's leaderboard: one row per finished run of the ranked protocol, best
+    first, and `others`: the rest of the finished runs, unranked, each with `why` it is not ranked."""
     finished = [r for r in runs if r.status == "finished" and r.summary]
     columns = columns_of(finished)
-    rows = [{"run": r, "page": page_of(r), "checkpoint": (r.manifest["model"]["checkpoint"] or {}).get("path"),
-             "cells": [_cell(c, r, resamples, set_features) for c in columns]} for r in finished]
-    if columns and columns[0]["higher_is_better"] is not None:
-        rows.sort(key=_rank_key(columns[0]))
+    protocol, ranked, others = split_by_protocol(finished)
+
+    def row_of(r: RunRecord) -> dict[str, Any]:
+        return {"run": r, "page": page_of(r), "checkpoint": (r.manifest["model"]["checkpoint"] or {}).get("path"),
+                "cells": [_cell(c, r, resamples, set_features) for c in columns], "rank": None, "why": []}
+
+    rows = [row_of(r) for r in ranked]
+    ranked_by = columns[0] if columns and columns[0]["higher_is_better"] is not None else None
+    if ranked_by:
+        rows.sort(key=_rank_key(ranked_by))
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
+    unranked = [dict(row_of(r), why=why) for r, why in others]
     frame_columns = [c for c in columns if c["kind"] == "frame"]
     comparisons = []
     if len(rows) > 1 and frame_columns:
         leader = rows[0]["run"]
         comparisons = [{"row": row, "cells": [comparison(row["run"], leader, c, resamples) for c in frame_columns]}
                        for row in rows[1:]]
-    return {"columns": columns, "rows": rows, "frame_columns": frame_columns, "comparisons": comparisons,
+    return {"columns": columns, "rows": rows, "others": unranked, "protocol": protocol, "ranked_by": ranked_by,
+            "frame_columns": frame_columns, "comparisons": comparisons,
             "leader": rows[0] if rows else None, "resamples": resamples,
             "set_resamples": min(resamples, SET_RESAMPLES)}
