@@ -10,12 +10,14 @@ score (FVD) is recomputed on each resampled set of videos (`bootstrap_set_statis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
+import scipy.stats
 
 DEFAULT_RESAMPLES = 10_000
 RESAMPLE_CHUNK = 1_000   # resamples drawn at once: bounds memory at RESAMPLE_CHUNK x V indices
+SET_GROUPS = 32          # jackknife groups of a set statistic: recomputations per trial (see the table above)
 
 
 @dataclass(frozen=True)
@@ -113,23 +115,55 @@ def bootstrap_ci_columns(values: np.ndarray, confidence: float = 0.95, resamples
     return [_interval(column.mean(), means[:, k], confidence) for k, column in enumerate(columns)]
 
 
-def bootstrap_set_statistic(statistic: Callable[[np.ndarray], float], num_videos: int, estimate: float,
-                            confidence: float = 0.95, resamples: int = DEFAULT_RESAMPLES,
-                            seed: int = 0) -> Interval:
-    """Basic (reverse-percentile) bootstrap interval of a score computed on a whole set of videos.
+def jackknife_set_statistic(statistic: Callable[[np.ndarray], float], num_videos: int, estimate: float,
+                             confidence: float = 0.95, groups: int = SET_GROUPS, seed: int = 0) -> Interval:
+    """Delete-a-group jackknife interval of a score computed on a whole set of videos (FVD, KVD).
 
-    `statistic(index)` recomputes the score on the videos `index` ([V] positions, with repeats);
-    `estimate` is its value on the real set. A set distance such as FVD grows when a resample
-    repeats videos, so the resampled values sit above the estimate; the basic interval
-    `[2 estimate - q_high, 2 estimate - q_low]` reflects that shift instead of reporting it.
+    The videos are split into `groups` groups of (nearly) equal size by a seeded permutation;
+    `statistic(index)` recomputes the score without each group in turn ([V - V/groups] positions, no
+    repeats), and the spread of those values gives the standard error of the score. The interval is
+    `estimate ± t(groups - 1) · se`: it targets the expected score at this set size over draws of
+    the test videos, which the estimate itself estimates without bias (see the module docstring).
     """
     if num_videos < 2:
         raise ValueError(f"a set statistic needs at least 2 videos, got {num_videos}")
-    values = np.empty(resamples)
-    for start, index in resample_indices(num_videos, resamples, seed):
-        values[start:start + len(index)] = [statistic(row) for row in index]
+    if int(groups) != groups or groups < 2:
+        raise ValueError(f"groups must be an integer of at least 2, got {groups}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    groups = min(int(groups), num_videos)
+    order = np.random.default_rng(seed).permutation(num_videos)
+    values = np.array([statistic(np.setdiff1d(order, group)) for group in np.array_split(order, groups)])
     if not np.isfinite(values).all():
-        raise ValueError("statistic returned NaN or Inf on a resample")
-    percentile = _interval(estimate, values, confidence)
-    return Interval(float(estimate), 2 * estimate - percentile.high, 2 * estimate - percentile.low,
-                    confidence, resamples)
+        raise ValueError("statistic returned NaN or Inf on a jackknife subset")
+    se = np.sqrt((groups - 1) / groups * np.sum((values - values.mean()) ** 2))
+    half = float(scipy.stats.t.ppf((1 + confidence) / 2, groups - 1) * se)
+    return Interval(float(estimate), float(estimate) - half, float(estimate) + half, confidence, groups)
+
+
+def set_distance_interval(real: np.ndarray, fake: np.ndarray, distance: Callable[[np.ndarray, np.ndarray], float],
+                          estimate: float, confidence: float = 0.95, groups: int = SET_GROUPS) -> Interval:
+    """Interval of a set distance averaged over trials: real `[V, D]`, fake `[V, K, D]` (trial k: sample k
+    of every video). A video and its samples leave a jackknife subset together, so the pairing of a
+    prediction with its test video, and the trials sharing the real set, are kept."""
+    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)   # [V, D], [V, K, D]
+    if real.ndim != 2 or fake.ndim != 3 or fake.shape[0] != real.shape[0] or fake.shape[2] != real.shape[1]:
+        raise ValueError(f"expected real [V, D] and fake [V, K, D] of the same videos, got {real.shape}, {fake.shape}")
+
+    def statistic(index: np.ndarray) -> float:
+        return float(np.mean([distance(real[index], fake[index, k]) for k in range(fake.shape[1])]))
+
+    return jackknife_set_statistic(statistic, real.shape[0], estimate, confidence, groups)
+
+
+def set_interval_record(interval: Interval, metric: str, videos: int) -> dict[str, Any]:
+    """The interval as stored in a run summary (`summary["metrics"][metric]["interval"]`)."""
+    return {"low": interval.low, "high": interval.high, "confidence": interval.confidence,
+            "method": f"delete-a-group jackknife, {interval.resamples} groups, Student t",
+            "groups": interval.resamples,
+            "of": set_interval_meaning(metric, videos)}
+
+
+def set_interval_meaning(metric: str, videos: int) -> str:
+    """What `set_distance_interval` is an interval of, in one line."""
+    return f"the expected {metric.upper()} of {videos} test videos, over draws of the test videos and samples"
