@@ -7,7 +7,7 @@ Targets: the population Fréchet distance (closed form), the population KVD (clo
 cubic polynomial kernel; the KVD estimator is unbiased, so this is also its expectation at any N)
 and E[FD_N], the expected FVD at N videos (Monte Carlo).
 
-`python tests/set_coverage.py` prints the table in vbench/stats.py (about 25 min on one core).
+`python tests/set_coverage.py` prints the table in vbench/stats.py (about 15 min on one core).
 """
 
 from __future__ import annotations

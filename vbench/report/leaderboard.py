@@ -3,9 +3,9 @@
 Per-frame metrics (SSIM, PSNR, LPIPS): best-of-N and mean-of-N, each with its percentile-bootstrap
 interval over test videos. Set metrics (FVD, KVD): mean ± std over trials and the jackknife interval
 of the expected score at the run's number of videos (stored by the run, or recomputed from its I3D
-features in the store for older runs). Diversity (mean pairwise
-LPIPS between samples) when a run's summary holds `"diversity": {"profile", "mean", "per_video"}`;
-no arrow, since more diverse is not by itself better. Truth scores of SM-MNIST suites (summary
+features in the store for older runs). Diversity (mean pairwise LPIPS between samples) when a run's
+summary holds `"diversity": {"profile", "mean", "per_video"}`; no arrow, since more diverse is not
+by itself better. Truth scores of SM-MNIST suites (summary
 `"truth"`, vbench.truth): coverage, precision, position W1 and bounce-velocity W1, each the mean
 over test videos with its bootstrap interval, beside what a perfect model gets (coverage) or the
 simulator's own noise floor (W1s). Rows are ranked by the suite's first metric; every other row is
