@@ -10,11 +10,12 @@ import pytest
 
 from conftest import write_suite
 from vbench.cli import main
+from vbench.export import run_record
 from vbench.metrics.frechet import frechet_distance
 from vbench.protocol import real_features_key
 from vbench.report import build_site, set_features
 from vbench.report.leaderboard import leaderboard
-from vbench.stats import bootstrap_ci, bootstrap_set_statistic, paired_bootstrap
+from vbench.stats import Interval, bootstrap_ci, paired_bootstrap, set_distance_interval, set_interval_record
 from vbench.store import Store
 
 
@@ -117,45 +118,54 @@ def test_export_paper_tables(store_path, runs, capsys):
 
 
 def test_fvd_interval_from_stored_features_and_diversity(runs, tmp_path):
-    """A hand-made run with I3D-like features (8-d, 6 videos, 2 trials) in the store, FVD in its summary."""
-    rng = np.random.default_rng(0)
+    """A hand-made run with I3D-like features (16-d, 64 videos, 2 trials) in the store, FVD in its summary
+    but no stored interval (runs before vbench kept it): the report recomputes it from the features."""
+    rng = np.random.default_rng(1)
     base = runs["noisy_copy_last"]
     manifest = json.loads(json.dumps(base.manifest))
     suite = manifest["suite"]
     suite["metrics"] += ["fvd"]
     suite["profiles"]["fvd"] = "tf"
-    real, fake = rng.normal(size=(6, 8)), rng.normal(0.5, 1.0, size=(6, 2, 8))   # [V, D], [V, K, D]
+    real, fake = rng.normal(size=(64, 16)), rng.normal(0.2, 1.0, size=(64, 2, 16))   # [V, D], [V, K, D]
     trials = [frechet_distance(real, fake[:, k]) for k in range(2)]
     summary = json.loads(json.dumps(base.summary))
     summary["metrics"]["fvd"] = {"profile": "tf", "higher_is_better": False, "trials": trials,
-                                 "mean": float(np.mean(trials)), "std": float(np.std(trials)), "videos": 6}
+                                 "mean": float(np.mean(trials)), "std": float(np.std(trials)), "videos": 64}
     summary["diversity"] = {"profile": "alex-v0.1", "mean": 0.25, "per_video": [0.2, 0.3, 0.25, 0.2, 0.3, 0.25]}
     manifest["data"].update(fvd_videos=6, fvd_fingerprint="f" * 64)    # as the runner records an FVD suite's
     key = real_features_key(suite, "f" * 64, {"embedding": "i3d-kinetics-400/logits-mean", "profile": "tf",
                                               "weights_sha256": "x"})
     with Store(tmp_path / "h.sqlite") as store:
         with_features = store.create_run(manifest, "with")
-        store.write_batch(with_features, list(range(6)), {}, {"fvd_fake": fake.astype(np.float32)})
-        store.cache_features(key, list(range(6)), real.astype(np.float32))
+        store.write_batch(with_features, list(range(64)), {}, {"fvd_fake": fake.astype(np.float32)})
+        store.cache_features(key, list(range(64)), real.astype(np.float32))
         store.finish(with_features, summary)
         without = store.create_run(manifest, "without")                     # same scores, no features stored
         store.finish(without, summary)
+        kept = store.create_run(manifest, "kept")                           # interval stored by the run itself
+        summary["metrics"]["fvd"]["interval"] = set_interval_record(Interval(0.0, 1.5, 9.5, 0.95, 32), "fvd", 64)
+        store.finish(kept, summary)
         board = leaderboard(store.runs(), resamples=300, set_features=set_features(store))
         build_site(store, tmp_path / "site", resamples=300)
     names = [c["metric"] for c in board["columns"]]
     assert names == ["ssim", "psnr", "fvd", "diversity"]
     cells = {row["run"].id: row["cells"] for row in board["rows"]}
-    stored = real.astype(np.float32).astype(np.float64), fake.astype(np.float32).astype(np.float64)
-
-    def statistic(index):
-        return float(np.mean([frechet_distance(stored[0][index], stored[1][index, k]) for k in range(2)]))
-
-    want = bootstrap_set_statistic(statistic, 6, summary["metrics"]["fvd"]["mean"], resamples=300)
+    mean = summary["metrics"]["fvd"]["mean"]
+    want = set_distance_interval(real.astype(np.float32), fake.astype(np.float32), frechet_distance, mean)
     got = cells[with_features][2]["ci"]
     assert (got.low, got.high) == pytest.approx((want.low, want.high), rel=1e-9)
+    assert got.low < mean < got.high                  # the old basic bootstrap: [0.33, 2.61] around 3.80
     assert cells[without][2]["ci"] is None and cells[without][2]["value"] == pytest.approx(np.mean(trials))
+    assert (cells[kept][2]["ci"].low, cells[kept][2]["ci"].high) == (1.5, 9.5)
+    # json / csv records: the stored interval, and the bootstrap interval of best-of-N over test videos
+    records = {row["run"].id: run_record(row["run"]) for row in board["rows"]}
+    assert (records[kept]["fvd_low"], records[kept]["fvd_high"]) == (1.5, 9.5) and "fvd_low" not in records[without]
+    best = bootstrap_ci(np.asarray(summary["metrics"]["ssim"]["best"]["per_video"]))
+    assert (records[kept]["ssim_best_low"], records[kept]["ssim_best_high"]) == (best.low, best.high)
     assert cells[with_features][3]["ci"] is not None
     html = (tmp_path / "site" / "suite-tiny.html").read_text()
-    assert f"{np.mean(trials):.1f} ± {np.std(trials):.1f}" in html and "2 trial(s), 6 videos" in html
-    assert f"[{want.low:.1f}, {want.high:.1f}]" in html
+    assert f"{np.mean(trials):.1f} ± {np.std(trials):.1f}" in html and "2 trial(s), 64 videos" in html
+    assert f"[{want.low:.1f}, {want.high:.1f}]" in html and "expected FVD/KVD at the run's number of test videos" in html
+    page = (tmp_path / "site" / f"run-{with_features}.html").read_text()
+    assert f"[{want.low:.4f}, {want.high:.4f}]" in page and "interval of the expected FVD of 64 test videos" in page
     assert "DIVERSITY" in html and "0.2500" in html

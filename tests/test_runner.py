@@ -150,6 +150,9 @@ def test_lpips_fvd_kvd_do_not_depend_on_batch_size_or_resume(tmp_path):
     resumed = run(RunRequest(**{**base.__dict__, "batch_size": 3, "resume": True}))
     summaries = [_scores(store, r)[0].summary["metrics"] for r in (one, four, resumed)]
     assert summaries[0]["fvd"]["mean"] > 0 and summaries[0]["lpips"]["best"]["mean"] > 0
+    for metric in ("fvd", "kvd"):                    # the interval is computed once, at the end of the run
+        s = summaries[0][metric]
+        assert s["interval"]["low"] < s["mean"] < s["interval"]["high"] and "of 4 test videos" in s["interval"]["of"]
     assert summaries[0] == summaries[1] == summaries[2]
 
 

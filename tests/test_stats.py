@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 
-from vbench.stats import (bootstrap_ci, bootstrap_ci_columns, bootstrap_means, bootstrap_set_statistic,
-                          paired_bootstrap)
+from set_coverage import Scenario, coverage, expected_at_n, population_fd, population_kvd
+from vbench.metrics.frechet import frechet_distance, kernel_distance
+from vbench.stats import (bootstrap_ci, bootstrap_ci_columns, bootstrap_means, jackknife_set_statistic,
+                          paired_bootstrap, set_distance_interval)
 
 
 def test_matches_a_plain_loop_reference_on_a_hand_made_table():
@@ -75,14 +77,48 @@ def test_columns_resample_the_same_videos_as_one_column_at_a_time():
         bootstrap_ci_columns(np.zeros(4))
 
 
-def test_set_statistic_is_the_basic_interval_of_the_recomputed_statistic():
-    values = np.random.default_rng(2).uniform(size=30)
-    got = bootstrap_set_statistic(lambda index: values[index].mean(), 30, values.mean(), resamples=1500, seed=9)
-    percentile = bootstrap_ci(values, resamples=1500, seed=9)               # same videos drawn
-    m = values.mean()
-    assert (got.low, got.high) == pytest.approx((2 * m - percentile.high, 2 * m - percentile.low), abs=1e-12)
+def test_set_intervals_cover_the_expected_distance_at_their_set_size():
+    """Gaussian features, d = 100 > N = 64 (the FVD regime: fewer videos than I3D dimensions).
+
+    FVD: E[FD_64] by Monte Carlo, far above the population distance (the estimate's bias at N < d);
+    KVD: the population MMD² in closed form, which the unbiased estimator targets at any N.
+    Nominal 95%; with 200 test sets the binomial sd of a true 95% is 1.5%, so >= 0.90 is 3 sd below.
+    The jackknife over-covers (module docstring), so the width is checked too: at most 1.6 times the
+    width 2 x 1.96 sd of an interval that knew the estimate's true sd over test sets."""
+    s = Scenario(d=100, n=64)
+    expected, sd = expected_at_n(s, frechet_distance, draws=500)
+    assert expected > 2 * population_fd(s)
+    fvd = coverage(s, frechet_distance, {"expected": expected, "population": population_fd(s)}, datasets=200)
+    assert fvd["expected"] >= 0.90 and fvd["population"] == 0.0
+    assert fvd["width"] <= 1.6 * 2 * 1.96 * sd
+    _, sd = expected_at_n(s, kernel_distance, draws=500)
+    kvd = coverage(s, kernel_distance, {"population": population_kvd(s)}, datasets=200)
+    assert kvd["population"] >= 0.90 and kvd["width"] <= 1.6 * 2 * 1.96 * sd
+
+
+def test_set_interval_keeps_videos_with_their_samples_and_is_seeded():
+    rng = np.random.default_rng(2)
+    real, fake = rng.normal(size=(40, 6)), rng.normal(0.3, 1.0, size=(40, 3, 6))   # [V, D], [V, K, D]
+    seen = []
+
+    def statistic(index):
+        seen.append(index)
+        return float(np.mean([frechet_distance(real[index], fake[index, k]) for k in range(3)]))
+
+    estimate = statistic(np.arange(40))
+    got = set_distance_interval(real, fake, frechet_distance, estimate, groups=8)
+    want = jackknife_set_statistic(statistic, 40, estimate, groups=8)
+    assert (got.low, got.high, got.resamples) == pytest.approx((want.low, want.high, 8), rel=1e-12)
+    dropped = [np.setdiff1d(np.arange(40), index) for index in seen[1:]]
+    assert sorted(np.concatenate(dropped)) == list(range(40)) and {len(d) for d in dropped} == {5}
+    other = set_distance_interval(real, fake, frechet_distance, estimate, groups=8, confidence=0.9)
+    assert got.low < other.low < estimate < other.high < got.high
+    with pytest.raises(ValueError, match="same videos"):
+        set_distance_interval(real, fake[:30], frechet_distance, estimate)
     with pytest.raises(ValueError, match="at least 2 videos"):
-        bootstrap_set_statistic(lambda index: 0.0, 1, 0.0)
+        jackknife_set_statistic(lambda index: 0.0, 1, 0.0)
+    with pytest.raises(ValueError, match="groups"):
+        jackknife_set_statistic(lambda index: 0.0, 5, 0.0, groups=1)
 
 
 def test_resamples_are_checked():

@@ -1,7 +1,10 @@
 """Runs as data for scripts, CI and papers, through pandas.
 
 - json: one record per run with its whole manifest (nested, so written by `json`).
-- csv: one flat record per run (manifest essentials + summary scores).
+- csv: one flat record per run (manifest essentials + summary scores). Per-frame metrics carry
+  `<metric>_best_low` / `_best_high`, the 95% percentile-bootstrap interval over test videos
+  (10,000 resamples, seed 0); set metrics `fvd_low` / `fvd_high` (and kvd), the interval the run
+  stored: of the expected score at its number of test videos (vbench.stats.set_distance_interval).
 - markdown / latex: a paper table, one row per finished run (its model, model arguments, model-code
   hash, run id, test videos and samples, so rows can be told apart): best-of-N and mean-of-N of every
   per-frame metric as "value ± half-width of its 95% bootstrap interval over test videos", set
@@ -53,12 +56,17 @@ def run_record(run: RunRecord, full: bool = False) -> dict[str, Any]:
         record[f"{metric}_profile"] = profile
     for metric, summary in ((run.summary or {}).get("metrics") or {}).items():
         if "best" in summary:
+            best = bootstrap_ci(np.asarray(summary["best"]["per_video"]))
             record[f"{metric}_best"] = summary["best"]["mean"]
+            record[f"{metric}_best_low"], record[f"{metric}_best_high"] = best.low, best.high
             record[f"{metric}_mean_of_samples"] = summary["mean_of_samples"]["mean"]
         else:
             record[f"{metric}_mean"] = summary["mean"]
             record[f"{metric}_std"] = summary["std"]
             record[f"{metric}_trials"] = len(summary["trials"])
+            if "interval" in summary:                # stored by the run (runs before vbench kept it have none)
+                record[f"{metric}_low"], record[f"{metric}_high"] = (summary["interval"]["low"],
+                                                                   summary["interval"]["high"])
     truth = (run.summary or {}).get("truth") or {}
     for name in TRUTH_RECORD:
         if name in truth:

@@ -539,18 +539,24 @@ def truth_per_video(stored: dict[str, np.ndarray], videos: list[int], num_sample
 
 def _set_metrics(store: Store, run_id: str, suite: Suite, clips: np.ndarray,
                  device: torch.device, progress: bool) -> dict[str, Any]:
-    """FVD / KVD per trial (trial t: sample t of each of the first fvd_videos videos), mean and std."""
+    """FVD / KVD per trial (trial t: sample t of each of the first fvd_videos videos), mean, std and the
+    jackknife interval of the expected score at n videos (vbench.stats.set_distance_interval)."""
     from vbench.metrics.frechet import frechet_distance, kernel_distance
+    from vbench.stats import set_distance_interval, set_interval_record
     n = min(suite.fvd_videos, len(clips))
     if n < 2:
         return {}
     _, fake = store.features(run_id, "fvd_fake")                            # [V, K, 400]
+    fake = fake[:n].astype(np.float64)                                       # [n, K, 400]
     real = _real_features(store, suite, clips[:n], device, progress)         # [n, 400]
     out: dict[str, Any] = {}
     for metric, distance in (("fvd", frechet_distance), ("kvd", kernel_distance)):
         if metric not in suite.metrics:
             continue
-        trials = [float(distance(real, fake[:n, k].astype(np.float64))) for k in range(fake.shape[1])]
+        trials = [float(distance(real, fake[:, k])) for k in range(fake.shape[1])]
+        mean = float(np.mean(trials))
+        interval = set_distance_interval(real, fake, distance, mean)
         out[metric] = {"profile": suite.profiles["fvd"], "higher_is_better": False, "trials": trials,
-                       "mean": float(np.mean(trials)), "std": float(np.std(trials)), "videos": n}
+                       "mean": mean, "std": float(np.std(trials)), "videos": n,
+                       "interval": set_interval_record(interval, metric, n)}
     return out

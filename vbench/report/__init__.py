@@ -95,7 +95,7 @@ def _run_page(env: jinja2.Environment, store: Store, run: RunRecord, out: Path, 
         truth_charts = truth_curves(run, scores, resamples)
         strips = write_strips(store.strips(run.id), out / STRIPS_FOLDER, _slug(run.id))
     (out / _page(run)).write_text(env.get_template("run.html").render(
-        run=run, record=run_record(run), metrics=metrics, scores=score_rows(metrics, resamples),
+        run=run, record=run_record(run), metrics=metrics, scores=score_rows(metrics, resamples, lambda: set_features(store)(run)),
         charts=charts, strips=strips, resamples=resamples, truth=truth,
         truth_scores=truth_rows(truth, resamples), truth_charts=truth_charts,
         suite_page=f"suite-{_slug(run.suite)}.html", **common))

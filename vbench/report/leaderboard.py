@@ -1,10 +1,11 @@
 """One suite's leaderboard as plain dicts: columns, rows with intervals, paired comparisons.
 
 Per-frame metrics (SSIM, PSNR, LPIPS): best-of-N and mean-of-N, each with its percentile-bootstrap
-interval over test videos. Set metrics (FVD, KVD): mean ± std over trials and, where the run's
-I3D features are in the store, a basic-bootstrap interval over videos. Diversity (mean pairwise
-LPIPS between samples) when a run's summary holds `"diversity": {"profile", "mean", "per_video"}`;
-no arrow, since more diverse is not by itself better. Truth scores of SM-MNIST suites (summary
+interval over test videos. Set metrics (FVD, KVD): mean ± std over trials and the jackknife interval
+of the expected score at the run's number of videos (stored by the run, or recomputed from its I3D
+features in the store for older runs). Diversity (mean pairwise LPIPS between samples) when a run's
+summary holds `"diversity": {"profile", "mean", "per_video"}`; no arrow, since more diverse is not
+by itself better. Truth scores of SM-MNIST suites (summary
 `"truth"`, vbench.truth): coverage, precision, position W1 and bounce-velocity W1, each the mean
 over test videos with its bootstrap interval, beside what a perfect model gets (coverage) or the
 simulator's own noise floor (W1s). Only runs of one protocol are ranked (vbench.protocol: the newest
@@ -21,10 +22,9 @@ from typing import Any, Callable
 import numpy as np
 
 from vbench.protocol import is_standard, protocol_key, protocol_of, why_apart
-from vbench.stats import DEFAULT_RESAMPLES, Interval, bootstrap_ci, bootstrap_set_statistic, paired_bootstrap
+from vbench.stats import DEFAULT_RESAMPLES, Interval, bootstrap_ci, paired_bootstrap, set_distance_interval
 from vbench.store import RunRecord
 
-SET_RESAMPLES = 1_000    # set metrics recompute a distance per resample: at most this many resamples
 TRUTH_COLUMNS = {"coverage": "coverage", "precision": "precision", "position_w1": "position W1",
                  "bounce_velocity_w1": "bounce velocity W1"}   # summary["truth"] key -> column label
 ARROWS = {True: "↑", False: "↓"}
@@ -66,22 +66,24 @@ def columns_of(runs: list[RunRecord]) -> list[dict[str, Any]]:
     return columns
 
 
-def set_interval(summary: dict[str, Any], features: tuple[np.ndarray, np.ndarray] | None,
-                 distance: Callable[[np.ndarray, np.ndarray], float], resamples: int) -> Interval | None:
-    """Bootstrap interval of a set metric over its videos: each resample recomputes the distance of
-    every trial on the same resampled videos (real and predicted together) and averages the trials."""
-    if features is None:
+def set_interval(metric: str, summary: dict[str, Any],
+                 features: Callable[[], tuple[np.ndarray, np.ndarray] | None]) -> Interval | None:
+    """Interval of a set metric (FVD, KVD): the one the run stored at its end, else (runs stored before
+    vbench kept it) recomputed from `features()`, the run's real [V, D] and predicted [V, K, D] I3D
+    features, by the same jackknife (vbench.stats.set_distance_interval); None without either."""
+    stored = summary.get("interval")
+    if stored:
+        return Interval(summary["mean"], stored["low"], stored["high"], stored["confidence"], stored["groups"])
+    found = features()
+    if found is None:
         return None
-    real, fake = features                                                      # [V, D], [V, K, D]
+    real, fake = found                                                         # [V, D], [V, K, D]
     n, trials = summary["videos"], len(summary["trials"])
     if n < 2 or real.shape[0] < n or fake.shape[0] < n or fake.shape[1] < trials:
         return None
-    real, fake = real[:n].astype(np.float64), fake[:n, :trials].astype(np.float64)
-
-    def statistic(index: np.ndarray) -> float:
-        return float(np.mean([distance(real[index], fake[index, k]) for k in range(trials)]))
-
-    return bootstrap_set_statistic(statistic, n, summary["mean"], resamples=min(resamples, SET_RESAMPLES))
+    from vbench.metrics.frechet import frechet_distance, kernel_distance
+    distance = frechet_distance if metric == "fvd" else kernel_distance
+    return set_distance_interval(real[:n], fake[:n, :trials], distance, summary["mean"])
 
 
 def _cell(column: dict[str, Any], run: RunRecord, resamples: int,
@@ -105,11 +107,8 @@ def _cell(column: dict[str, Any], run: RunRecord, resamples: int,
     if column["kind"] == "frame":
         return {"value": s["best"]["mean"], "ci": _ci(s["best"]["per_video"], resamples),
                 "mean": s["mean_of_samples"]["mean"], "mean_ci": _ci(s["mean_of_samples"]["per_video"], resamples)}
-    from vbench.metrics.frechet import frechet_distance, kernel_distance
-    distance = frechet_distance if column["metric"] == "fvd" else kernel_distance
-    features = set_features(run) if set_features else None
     return {"value": s["mean"], "std": s["std"], "trials": len(s["trials"]), "videos": s["videos"],
-            "ci": set_interval(s, features, distance, resamples)}
+            "ci": set_interval(column["metric"], s, lambda: set_features(run) if set_features else None)}
 
 
 def verdict(diff: Interval, higher_is_better: bool) -> str:
@@ -189,5 +188,4 @@ def leaderboard(runs: list[RunRecord], resamples: int = DEFAULT_RESAMPLES,
                        for row in rows[1:]]
     return {"columns": columns, "rows": rows, "others": unranked, "protocol": protocol, "ranked_by": ranked_by,
             "frame_columns": frame_columns, "comparisons": comparisons,
-            "leader": rows[0] if rows else None, "resamples": resamples,
-            "set_resamples": min(resamples, SET_RESAMPLES)}
+            "leader": rows[0] if rows else None, "resamples": resamples}

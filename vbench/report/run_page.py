@@ -11,24 +11,29 @@ and the simulator's own (its noise floor, dashed).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from vbench.report.charts import curve_chart
+from vbench.report.leaderboard import set_interval
 from vbench.report.strips import write_gif, write_png
-from vbench.stats import DEFAULT_RESAMPLES, bootstrap_ci, bootstrap_ci_columns
+from vbench.stats import DEFAULT_RESAMPLES, bootstrap_ci, bootstrap_ci_columns, set_interval_meaning
 from vbench.store import TRUTH_PREFIX, RunRecord
 
 
-def score_rows(metrics: dict[str, Any], resamples: int = DEFAULT_RESAMPLES) -> list[dict[str, Any]]:
-    """The run's scores table: per-frame metrics with both intervals, set metrics with their trials."""
+def score_rows(metrics: dict[str, Any], resamples: int = DEFAULT_RESAMPLES,
+               set_features: Callable[[], tuple[np.ndarray, np.ndarray] | None] = lambda: None) -> list[dict[str, Any]]:
+    """The run's scores table: per-frame metrics with both intervals, set metrics with their trials and
+    interval (stored by the run, or recomputed from `set_features()`: real [V, D], predicted [V, K, D])."""
     rows = []
     for name, s in metrics.items():
         row = {"metric": name, "summary": s, "arrow": "↑" if s["higher_is_better"] else "↓"}
         if "best" in s:
             row["best_ci"] = bootstrap_ci(np.asarray(s["best"]["per_video"]), resamples=resamples)
             row["mean_ci"] = bootstrap_ci(np.asarray(s["mean_of_samples"]["per_video"]), resamples=resamples)
+        else:
+            row["ci"], row["of"] = set_interval(name, s, set_features), set_interval_meaning(name, s["videos"])
         rows.append(row)
     return rows
 
