@@ -296,3 +296,25 @@ def test_a_model_error_is_one_line_and_debug_shows_the_models_traceback(tmp_path
     monkeypatch.setenv("VBENCH_DEBUG", "1")
     assert main(args) == 2
     assert "models_for_tests.py" in capsys.readouterr().err
+
+
+def test_resume_into_a_run_whose_data_changed_is_refused_naming_the_suite_and_the_change(tmp_path, capsys):
+    from test_protocol import folder_suite, write_videos
+    data = write_videos(tmp_path / "data", seed=3)
+    suite = folder_suite(tmp_path, "mine", data, metrics=["ssim"], profiles={"ssim": "gaussian"})
+    flag, store = tmp_path / "crash", str(tmp_path / "s.db")
+    args = ["run", "--no-progress", "--suite", str(suite), "--model", f"{TEST_MODELS}:CrashAfter", "--model-arg",
+            f"flag={flag}", "--model-arg", "after=2", "--batch-size", "1", "--store", store]
+    flag.touch()
+    assert main(args) == 130                                      # interrupted after videos 0 and 1
+    flag.unlink()
+    video = np.load(data / "v3.npy")
+    video[0, 0, 0] ^= 1                                           # one pixel of a clip not yet scored
+    np.save(data / "v3.npy", video)
+    capsys.readouterr()
+    assert main([*args, "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "'mine'" in err and "data.fingerprint" in err and "interrupted run" in err, err
+    with Store(store) as s:
+        (record,) = s.runs()
+        assert record.status == "interrupted" and s.done_videos(record.id) == {0, 1}
