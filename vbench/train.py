@@ -383,166 +383,226 @@ def train(request: TrainRequest) -> Path:
         config = recipe.make_config(request.config, suite, overrides)
     except ValueError as exc:
         raise VBenchError(str(exc)) from None
-    state = None
-    last = out / "last.pt"
-    if request.resume:
-        if not last.is_file():
-            raise VBenchError(f"--resume: no {last} to continue from")
-        state = load_checkpoint(last)
-        saved = recipe.config_from_dict(state["config"], str(last))
-        changed = sorted(k for k, v in config.to_dict().items() if k != "steps" and saved.to_dict()[k] != v)
-        if changed:
-            raise VBenchError(f"--resume: {last} was trained with different settings for "
-                              f"{', '.join(f'{k} ({saved.to_dict()[k]!r} there, {config.to_dict()[k]!r} now)' for k in changed)}")
-        if state["model"] != request.model or state["suite"]["name"] != suite.name:
-            raise VBenchError(f"--resume: {last} trains {state['model']} on {state['suite']['name']}, "
-                              f"not {request.model} on {suite.name}")
-    elif last.exists():
-        raise VBenchError(f"{out} already holds a training run ({last}); pass --resume to continue it "
-                          "or choose another --out")
-
+    state = _state_to_resume(request, recipe, suite, config, out / "last.pt")
     from vbench.runner import pick_device
     ctx = distributed.init_from_env(request.device)
-    device = pick_device(ctx.device(request.device))
-    amp = device.type == "cuda" if request.amp is None else request.amp
-    amp_dtype = torch.bfloat16 if device.type == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
-    torch.manual_seed(config.seed)
-    model = recipe.build(config).to(device)
-    if hasattr(recipe, "train_step"):
-        optimizers, train_step = recipe.optimizers(model), recipe.train_step
-    else:
-        optimizers, train_step = {"model": recipe.optimizer(model)}, loss_step
-    if ctx.active:
-        train_step, local_batch = _replicated(recipe, model, train_step, config.batch_size, ctx, device)
-    pool = recipe.pool_size(config) if hasattr(recipe, "pool_size") else None
-    if pool is not None:
-        if not hasattr(recipe, "train_step"):
-            raise VBenchError(f"vbench train: {request.model} trains on a fixed pool of clips, so its recipe must "
-                              "own its update: train_step(model, video, optimizers, amp, indices)")
-        if pool < config.batch_size:
-            raise VBenchError(f"vbench train: {request.model} trains on a pool of {pool} clips, fewer than the "
-                              f"batch size {config.batch_size}")
-    per_epoch = pool // config.batch_size if pool is not None else 0
-    epoch_sums: dict[str, float] = {}       # pool recipes: sums of the logs over the current epoch's steps
-    finished_step = None                    # the step at which recipe.finish last ran
-    mixed = Amp(device, amp, amp_dtype)
-    scaler = mixed.scaler
-    step, elapsed = 0, 0.0
+    trainer = Trainer(request, recipe, suite, config, out, ctx, pick_device(ctx.device(request.device)))
     if state is not None:
-        model.load_state_dict(state["state_dict"])
-        _load_optimizers(optimizers, state["optimizer"], last)
+        trainer.restore(state)
+    return trainer.run()
+
+
+def _state_to_resume(request: TrainRequest, recipe: Any, suite: Suite, config: Any, last: Path) -> dict | None:
+    """With --resume, the checkpoint `last` (checked to train the same model, suite and settings); else
+    None, after checking that `last` does not exist (a second run never overwrites a first)."""
+    if not request.resume:
+        if last.exists():
+            raise VBenchError(f"{last.parent} already holds a training run ({last}); pass --resume to continue it "
+                              "or choose another --out")
+        return None
+    if not last.is_file():
+        raise VBenchError(f"--resume: no {last} to continue from")
+    state = load_checkpoint(last)
+    saved, wanted = recipe.config_from_dict(state["config"], str(last)).to_dict(), config.to_dict()
+    changed = sorted(k for k, v in wanted.items() if k != "steps" and saved[k] != v)
+    if changed:
+        raise VBenchError(f"--resume: {last} was trained with different settings for "
+                          f"{', '.join(f'{k} ({saved[k]!r} there, {wanted[k]!r} now)' for k in changed)}")
+    if state["model"] != request.model or state["suite"]["name"] != suite.name:
+        raise VBenchError(f"--resume: {last} trains {state['model']} on {state['suite']['name']}, "
+                          f"not {request.model} on {suite.name}")
+    return state
+
+
+class Trainer:
+    """One training run of a recipe: restore, the step (batch, learning rate, update), the end of an
+    epoch of a fixed pool, checkpoints and the recipe's closing pass. Rank 0 writes every file."""
+
+    def __init__(self, request: TrainRequest, recipe: Any, suite: Suite, config: Any, out: Path,
+                 ctx: distributed.Context, device: torch.device):
+        self.request, self.recipe, self.suite, self.config = request, recipe, suite, config
+        self.out, self.last, self.ctx, self.device = out, out / "last.pt", ctx, device
+        self.amp = device.type == "cuda" if request.amp is None else request.amp
+        amp_dtype = torch.bfloat16 if device.type == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
+        torch.manual_seed(config.seed)
+        self.model = recipe.build(config).to(device)
+        if hasattr(recipe, "train_step"):
+            self.optimizers, self.train_step = recipe.optimizers(self.model), recipe.train_step
+        else:
+            self.optimizers, self.train_step = {"model": recipe.optimizer(self.model)}, loss_step
+        if ctx.active:
+            self.train_step, self.local_batch = _replicated(recipe, self.model, self.train_step, config.batch_size,
+                                                            ctx, device)
+        self.pool = self._pool_size()
+        self.per_epoch = self.pool // config.batch_size if self.pool is not None else 0
+        self.epoch_sums: dict[str, float] = {}   # pool recipes: sums of the logs over the current epoch's steps
+        self.finished_step = None                # the step at which recipe.finish last ran
+        self.mixed = Amp(device, self.amp, amp_dtype)
+        self.step, self.elapsed = 0, 0.0
+        num_frames = recipe.clip_frames(config) if hasattr(recipe, "clip_frames") else config.n_ctx + config.n_train_fut
+        self.clips = TrainingClips(suite, request.data_root, config.seed, num_frames)
+
+    def _pool_size(self) -> int | None:
+        """Clips in the fixed pool of a recipe that trains on one (GLO-style), else None."""
+        pool = self.recipe.pool_size(self.config) if hasattr(self.recipe, "pool_size") else None
+        if pool is not None:
+            name = self.request.model
+            if not hasattr(self.recipe, "train_step"):
+                raise VBenchError(f"vbench train: {name} trains on a fixed pool of clips, so its recipe must "
+                                  "own its update: train_step(model, video, optimizers, amp, indices)")
+            if pool < self.config.batch_size:
+                raise VBenchError(f"vbench train: {name} trains on a pool of {pool} clips, fewer than the "
+                                  f"batch size {self.config.batch_size}")
+        return pool
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a last.pt: weights, optimisers, scaler, RNG, step and the pool's epoch state."""
+        self.model.load_state_dict(state["state_dict"])
+        _load_optimizers(self.optimizers, state["optimizer"], self.last)
         if state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
+            self.mixed.scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["rng"]["torch"])
-        if device.type == "cuda" and state["rng"].get("cuda") is not None:
-            torch.cuda.set_rng_state(state["rng"]["cuda"], device)
-        step, elapsed = int(state["step"]), float(state["elapsed_s"])
-        epoch_sums = dict(state.get("epoch_sums") or {})
-        finished_step = state.get("finished_step")
+        if self.device.type == "cuda" and state["rng"].get("cuda") is not None:
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+        self.step, self.elapsed = int(state["step"]), float(state["elapsed_s"])
+        self.epoch_sums = dict(state.get("epoch_sums") or {})
+        self.finished_step = state.get("finished_step")
 
-    out.mkdir(parents=True, exist_ok=True)
-    if ctx.is_main:
-        (out / "config.json").write_text(json.dumps({
-            "model": request.model, "config": config.to_dict(),
-            "suite": {"name": suite.name, "version": suite.version, "dataset": suite.dataset},
-            "command": request.command, "world_size": ctx.world,
-            "vbench_version": vbench.__version__, "torch": torch.__version__, "device": str(device), "amp": amp,
-        }, indent=1) + "\n")
-    num_frames = recipe.clip_frames(config) if hasattr(recipe, "clip_frames") else config.n_ctx + config.n_train_fut
-    clips = TrainingClips(suite, request.data_root, config.seed, num_frames)
+    def _meta(self) -> dict[str, Any]:
+        return {"model": self.request.model, "config": self.config.to_dict(),
+                "suite": {"name": self.suite.name, "version": self.suite.version, "dataset": self.suite.dataset}}
 
-    def checkpoint() -> None:
-        if not ctx.is_main:          # rank 0 writes; the replicas hold the same weights
+    def _log(self):
+        return open(self.out / "log.jsonl", "a") if self.ctx.is_main else open(os.devnull, "w")
+
+    def checkpoint(self) -> None:
+        """last.pt (everything a resume needs) and model.pt (the weights to score), both atomically."""
+        if not self.ctx.is_main:          # rank 0 writes; the replicas hold the same weights
             return
-        meta = {"format": CHECKPOINT_FORMAT, "model": request.model, "config": config.to_dict(),
-                "suite": {"name": suite.name, "version": suite.version, "dataset": suite.dataset},
-                "step": step, "elapsed_s": elapsed, "vbench_version": vbench.__version__}
-        weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        pooled = {"epoch_sums": dict(epoch_sums), "finished_step": finished_step} if pool is not None else {}
+        meta = {"format": CHECKPOINT_FORMAT, **self._meta(), "step": self.step, "elapsed_s": self.elapsed,
+                "vbench_version": vbench.__version__}
+        weights = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        scaler = self.mixed.scaler
+        pooled = ({"epoch_sums": dict(self.epoch_sums), "finished_step": self.finished_step}
+                  if self.pool is not None else {})
         save_atomic(dict(meta, state_dict=weights,
-                         optimizer={name: opt.state_dict() for name, opt in optimizers.items()},
+                         optimizer={name: opt.state_dict() for name, opt in self.optimizers.items()},
                          scaler=scaler.state_dict() if scaler.is_enabled() else None,
                          rng={"torch": torch.get_rng_state(),
-                              "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None},
+                              "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None},
                          **pooled),
-                    last)
-        save_atomic(dict(meta, state_dict=weights), out / "model.pt")
+                    self.last)
+        save_atomic(dict(meta, state_dict=weights), self.out / "model.pt")
 
-    model.train()
-    bar = tqdm(total=config.steps, initial=step, desc=f"train {request.model} on {suite.name}", unit="it",
-               disable=not request.progress or not ctx.is_main, dynamic_ncols=True)
-    running: dict[str, float] = {}
-    window_start, window_steps = time.time(), 0
-    with StopSignals("this step is saved") as flag, open(out / "log.jsonl", "a") if ctx.is_main else open(os.devnull, "w") as log:
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(video [B, T, C, S, S] in [0, 1], pool indices [B] or None) of step `self.step`, this rank's share."""
+        config, ctx = self.config, self.ctx
+        indices = None
+        if self.pool is None:
+            batch = self.clips.batch(self.step, config.batch_size)                  # uint8 [B, T, C, H, W]
+        else:
+            indices = pool_indices(config.seed, self.step, self.pool, config.batch_size)   # [B]
+            batch = self.clips.pool_clips(indices)                                 # uint8 [B, T, C, H, W]
+        if ctx.active:   # this rank's share of the step's batch; its own noise, a function of the step
+            batch = batch[ctx.rank * self.local_batch:(ctx.rank + 1) * self.local_batch]
+            torch.manual_seed(int(np.random.SeedSequence([config.seed, self.step, ctx.rank]).generate_state(1)[0]))
+        video = torch.from_numpy(batch).to(self.device).float() / 255.0
+        video = resize_frames(video, config.image_size)                            # [B, T, C, S, S]
+        return video, None if indices is None else torch.from_numpy(indices).to(self.device)
+
+    def one_step(self, log) -> dict[str, float]:
+        """Step `self.step`: its batch, learning rate and update (then the end of an epoch, if it ends one)."""
+        t0 = time.time()
+        video, indices = self._batch()
+        if hasattr(self.recipe, "learning_rate"):
+            set_learning_rate(self.optimizers, self.recipe.learning_rate(self.config, self.step))
+        self.mixed.stepped = False
         try:
-            while step < config.steps and not _stopping(flag, ctx):
-                t0 = time.time()
-                if pool is None:
-                    batch = clips.batch(step, config.batch_size)              # uint8 [B, T, C, H, W]
-                else:
-                    indices = pool_indices(config.seed, step, pool, config.batch_size)   # [B]
-                    batch = clips.pool_clips(indices)                         # uint8 [B, T, C, H, W]
-                if ctx.active:   # this rank's share of the step's batch; its own noise, a function of the step
-                    batch = batch[ctx.rank * local_batch:(ctx.rank + 1) * local_batch]
-                    torch.manual_seed(int(np.random.SeedSequence([config.seed, step, ctx.rank]).generate_state(1)[0]))
-                video = torch.from_numpy(batch).to(device).float() / 255.0
-                video = resize_frames(video, config.image_size)               # [B, T, C, S, S]
-                if hasattr(recipe, "learning_rate"):
-                    set_learning_rate(optimizers, recipe.learning_rate(config, step))
-                mixed.stepped = False
-                try:
-                    if pool is None:
-                        logs = train_step(model, video, optimizers, mixed)
-                    else:
-                        logs = train_step(model, video, optimizers, mixed, torch.from_numpy(indices).to(device))
-                except NonFiniteLoss as exc:
-                    raise VBenchError(f"train {request.model}: {exc} at step {step}; "
-                                      f"stopped (last good checkpoint: {last})") from None
-                scaler.update()
-                if ctx.active:
-                    logs = _mean_over_ranks(logs, device)
-                step += 1
-                if pool is not None:
-                    epoch_sums = {k: epoch_sums.get(k, 0.0) + v for k, v in logs.items()}
-                    if step % per_epoch == 0:       # the epoch is done (the optimiser has stepped: no save on failure)
-                        if hasattr(recipe, "end_epoch"):
-                            recipe.end_epoch(model, optimizers, step // per_epoch)
-                        log.write(json.dumps({"step": step, "epoch": step // per_epoch,
-                                              **{k: v / per_epoch for k, v in epoch_sums.items()}}) + "\n")
-                        epoch_sums = {}
-                mixed.stepped = False
-                elapsed += time.time() - t0
-                window_steps += 1
-                running = {k: v if k not in running else 0.98 * running[k] + 0.02 * v for k, v in logs.items()}
-                bar.set_postfix({k: f"{v:.4g}" for k, v in running.items()}, refresh=False)
-                bar.update(1)
-                if step % request.log_every == 0 or step == config.steps:
-                    now = time.time()
-                    log.write(json.dumps({"step": step, **logs, "it_s": window_steps / max(now - window_start, 1e-9),
-                                          "elapsed_s": round(elapsed, 2)}) + "\n")
-                    log.flush()
-                    window_start, window_steps = now, 0
-                if step % request.save_every == 0:
-                    checkpoint()
-        except KeyboardInterrupt:        # a second Ctrl-C: stop at once, keep the last saved checkpoint
-            bar.close()
-            raise
-        except Exception:                # save, unless an optimiser of the failed iteration has stepped
-            bar.close()
-            if not mixed.stepped:
-                checkpoint()
-            raise
-    bar.close()
-    checkpoint()
-    if pool is not None and hasattr(recipe, "finish") and step == config.steps and finished_step != step:
-        finish_logs = recipe.finish(model)
-        with open(out / "log.jsonl", "a") if ctx.is_main else open(os.devnull, "w") as log:
-            for i, logs in enumerate(finish_logs):
-                log.write(json.dumps({"step": step, "finish": i, **logs}) + "\n")
-        finished_step = step
-        checkpoint()
-    if step < config.steps and ctx.is_main:
-        print(f"stopped at step {step}/{config.steps}; continue with the same command plus --resume",
-              file=sys.stderr)
-    return out
+            extra = () if indices is None else (indices,)
+            logs = self.train_step(self.model, video, self.optimizers, self.mixed, *extra)
+        except NonFiniteLoss as exc:
+            raise VBenchError(f"train {self.request.model}: {exc} at step {self.step}; "
+                              f"stopped (last good checkpoint: {self.last})") from None
+        self.mixed.scaler.update()
+        if self.ctx.active:
+            logs = _mean_over_ranks(logs, self.device)
+        self.step += 1
+        if self.pool is not None:
+            self._count_epoch(logs, log)
+        self.mixed.stepped = False
+        self.elapsed += time.time() - t0
+        return logs
 
+    def _count_epoch(self, logs: dict[str, float], log) -> None:
+        """Pool recipes: add the step's logs to the epoch's; at its end, the recipe's hook and the mean logs."""
+        self.epoch_sums = {k: self.epoch_sums.get(k, 0.0) + v for k, v in logs.items()}
+        if self.step % self.per_epoch:
+            return
+        epoch = self.step // self.per_epoch      # the optimiser has stepped: no save on a failure from here
+        if hasattr(self.recipe, "end_epoch"):
+            self.recipe.end_epoch(self.model, self.optimizers, epoch)
+        log.write(json.dumps({"step": self.step, "epoch": epoch,
+                              **{k: v / self.per_epoch for k, v in self.epoch_sums.items()}}) + "\n")
+        self.epoch_sums = {}
+
+    def finish(self) -> None:
+        """Pool recipes with a closing pass (recipe.finish): run it once all steps are done, once only."""
+        if (self.pool is None or not hasattr(self.recipe, "finish") or self.step != self.config.steps
+                or self.finished_step == self.step):
+            return
+        finish_logs = self.recipe.finish(self.model)
+        with self._log() as log:
+            for i, logs in enumerate(finish_logs):
+                log.write(json.dumps({"step": self.step, "finish": i, **logs}) + "\n")
+        self.finished_step = self.step
+        self.checkpoint()
+
+    def _write_config(self) -> None:
+        if self.ctx.is_main:
+            (self.out / "config.json").write_text(json.dumps({
+                **self._meta(), "command": self.request.command, "world_size": self.ctx.world,
+                "vbench_version": vbench.__version__, "torch": torch.__version__, "device": str(self.device),
+                "amp": self.amp}, indent=1) + "\n")
+
+    def run(self) -> Path:
+        """Steps until the config's last one or a stop signal, with logs, progress and checkpoints."""
+        request, steps = self.request, self.config.steps
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._write_config()
+        self.model.train()
+        bar = tqdm(total=steps, initial=self.step, desc=f"train {request.model} on {self.suite.name}", unit="it",
+                   disable=not request.progress or not self.ctx.is_main, dynamic_ncols=True)
+        running: dict[str, float] = {}
+        window_start, window_steps = time.time(), 0
+        with StopSignals("this step is saved") as flag, self._log() as log:
+            try:
+                while self.step < steps and not _stopping(flag, self.ctx):
+                    logs = self.one_step(log)
+                    window_steps += 1
+                    running = {k: v if k not in running else 0.98 * running[k] + 0.02 * v for k, v in logs.items()}
+                    bar.set_postfix({k: f"{v:.4g}" for k, v in running.items()}, refresh=False)
+                    bar.update(1)
+                    if self.step % request.log_every == 0 or self.step == steps:
+                        now = time.time()
+                        log.write(json.dumps({"step": self.step, **logs,
+                                              "it_s": window_steps / max(now - window_start, 1e-9),
+                                              "elapsed_s": round(self.elapsed, 2)}) + "\n")
+                        log.flush()
+                        window_start, window_steps = now, 0
+                    if self.step % request.save_every == 0:
+                        self.checkpoint()
+            except KeyboardInterrupt:        # a second Ctrl-C: stop at once, keep the last saved checkpoint
+                bar.close()
+                raise
+            except Exception:                # save, unless an optimiser of the failed iteration has stepped
+                bar.close()
+                if not self.mixed.stepped:
+                    self.checkpoint()
+                raise
+        bar.close()
+        self.checkpoint()
+        self.finish()
+        if self.step < steps and self.ctx.is_main:
+            print(f"stopped at step {self.step}/{steps}; continue with the same command plus --resume",
+                  file=sys.stderr)
+        return self.out
