@@ -93,3 +93,25 @@ def test_copy_last_is_deterministic_copy():
     ctx = _context()
     out = predict_checked(resolve_model("copy_last"), "copy_last", ctx, 3, SampleRNG(0, [0, 1], [0]))
     assert torch.equal(out[:, 0, 2], ctx[:, -1])
+
+
+def test_one_registry_names_every_bundled_model_its_adapter_recipe_and_task():
+    """vbench.models.BUNDLED is the one list: run, train and `ls models` read it, and each entry's task
+    is the one its adapter class declares, its recipe importable."""
+    from vbench.adapters import MODELS, import_model_class
+    from vbench.models import BUNDLED, trainable
+    from vbench.train import RECIPES, load_recipe
+    assert MODELS == {name: model.adapter for name, model in BUNDLED.items()}
+    assert sorted(RECIPES) == trainable() and set(trainable()) < set(BUNDLED)
+    for name, model in BUNDLED.items():
+        assert getattr(import_model_class(model.adapter), "task", "prediction") == model.task, name
+        if model.recipe:
+            assert load_recipe(name) is not None
+
+
+def test_ls_models_shows_task_and_whether_it_trains(capsys):
+    from vbench.cli import main
+    assert main(["ls", "models"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "generation" in lines["vglann"] and "trainable" in lines["vglann"]
+    assert "prediction" in lines["copy_last"] and "fixed" in lines["copy_last"]

@@ -33,22 +33,10 @@ import torch.nn.functional as F
 import yaml
 
 from vbench.errors import ModelError
+from vbench.models import BUNDLED
 
-# Short names of the bundled models -> "module:Class" (imported only when asked for).
-MODELS: dict[str, str] = {
-    "copy_last": "baselines.trivial:CopyLast",
-    "noisy_copy_last": "baselines.trivial:NoisyCopyLast",
-    "smmnist_simulator": "baselines.trivial:SmmnistSimulator",
-    "svg_det": "baselines.svg.adapter:SvgDet",
-    "svg_fp": "baselines.svg.adapter:SvgFP",
-    "svg_lp": "baselines.svg.adapter:SvgLP",
-    "hier_vrnn": "baselines.vrnn.adapter:HierVrnn", "vrnn_1l": "baselines.vrnn.adapter:Vrnn1L",
-    "vgan": "baselines.vgan.adapter:Vgan",
-    "vgan_cond": "baselines.vgan.adapter:VganCond",
-    "savp_det": "baselines.savp.adapter:SavpDet", "savp_vae": "baselines.savp.adapter:SavpVae",
-    "savp_gan": "baselines.savp.adapter:SavpGan", "savp": "baselines.savp.adapter:Savp",
-    "vglann": "baselines.vglann.adapter:Vglann",
-}
+# Short name -> "module:Class" of every bundled model (vbench.models.BUNDLED holds the rest of the entry).
+MODELS: dict[str, str] = {name: model.adapter for name, model in BUNDLED.items()}
 
 RANGE_TOLERANCE = 1e-4   # outputs this close outside value_range are clamped, further is an error
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from vbench.errors import VBenchError
 from vbench.interrupts import Interrupted
+from vbench.models import trainable
 from vbench.store import DEFAULT_STORE
 
 
@@ -80,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", help="why the reference changes (required with --update; recorded)")
 
     p = sub.add_parser("train", help="train a bundled baseline on a suite's training split")
-    p.add_argument("--model", required=True, help="trainable bundled model (see `vbench ls models`): svg_det, svg_fp, svg_lp, hier_vrnn, vrnn_1l, vgan_cond, vgan, savp_det, savp_vae, savp_gan, savp, vglann")
+    p.add_argument("--model", required=True,
+                   help=f"trainable bundled model (see `vbench ls models`): {', '.join(trainable())}")
     p.add_argument("--suite", default="smmnist-mini", help="built-in suite name or path to a suite .yaml")
     p.add_argument("--config", default="full", help="full (the paper's size), tiny (CPU size) or a .yaml file")
     p.add_argument("--steps", type=int, help="training steps (overrides the config)")
@@ -244,11 +246,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from vbench.distributed import is_main_process
     if not is_main_process():
         return 0
-    from vbench.adapters import MODELS, import_model_class
+    from vbench.models import BUNDLED
     from vbench.suite import builtin_suites, load_suite
     suite, trained_on = args.suite, load_suite(args.suite)
-    unconditional = getattr(import_model_class(MODELS[args.model]), "task", "prediction") == "generation"
-    if unconditional and trained_on.task != "generation":
+    if BUNDLED[args.model].task == "generation" and trained_on.task != "generation":
         gen = f"{trained_on.name}-gen"
         suite = gen if gen in builtin_suites() else "SUITE-gen"
         print(f"{args.model} is an unconditional generator: score it on a generation suite")
@@ -309,9 +310,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
                      f"{s.context_frames}->{s.predicted_frames}  {s.num_videos} videos x {s.num_samples} samples")
             print(f"{name:<17} v{s.version}  {s.dataset:<12} {s.resolution}px {shape}  metrics: {', '.join(s.metrics)}")
     elif args.what == "models":
-        from vbench.adapters import MODELS
-        for name, target in sorted(MODELS.items()):
-            print(f"{name:<18} {target}")
+        from vbench.models import BUNDLED
+        for name, model in sorted(BUNDLED.items()):
+            trains = "trainable" if model.recipe else "fixed"
+            print(f"{name:<18} {model.task:<10} {trains:<9} {model.about}  ({model.adapter})")
     else:
         with _open_existing_store(args.store) as store:
             runs = [(r, len(store.done_videos(r.id))) for r in store.runs()]

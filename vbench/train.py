@@ -79,19 +79,11 @@ from vbench import distributed
 from vbench.adapters import resize_frames   # the conversion the runner applies to a model's frames at test time
 from vbench.errors import VBenchError
 from vbench.interrupts import StopSignals
+from vbench.models import BUNDLED
 from vbench.suite import Suite, load_suite
 
-RECIPES: dict[str, str] = {
-    "svg_det": "baselines.svg.recipe:SVG_DET",
-    "svg_fp": "baselines.svg.recipe:SVG_FP",
-    "svg_lp": "baselines.svg.recipe:SVG_LP",
-    "hier_vrnn": "baselines.vrnn.recipe:HIER_VRNN", "vrnn_1l": "baselines.vrnn.recipe:VRNN_1L",
-    "vgan": "baselines.vgan.recipe:VGAN_UNCOND",
-    "vgan_cond": "baselines.vgan.recipe:VGAN_COND",
-    "savp_det": "baselines.savp.recipe:SAVP_DET", "savp_vae": "baselines.savp.recipe:SAVP_VAE",
-    "savp_gan": "baselines.savp.recipe:SAVP_GAN", "savp": "baselines.savp.recipe:SAVP",
-    "vglann": "baselines.vglann.recipe:VGLANN",
-}
+# Trainable short name -> "module:object" of its recipe (from vbench.models.BUNDLED).
+RECIPES: dict[str, str] = {name: model.recipe for name, model in BUNDLED.items() if model.recipe}
 
 TRAIN_SEED = 1_000_003          # SM-MNIST training clips: seed TRAIN_SEED + config seed (tests use the suite seed)
 CHECKPOINT_FORMAT = "vbench-train-v1"
