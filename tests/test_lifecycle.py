@@ -318,3 +318,15 @@ def test_resume_into_a_run_whose_data_changed_is_refused_naming_the_suite_and_th
     with Store(store) as s:
         (record,) = s.runs()
         assert record.status == "interrupted" and s.done_videos(record.id) == {0, 1}
+
+
+def test_the_run_page_says_who_holds_a_running_or_abandoned_run(tmp_path):
+    from vbench.report import build_site
+    with Store(tmp_path / "s.db") as store:
+        suite = write_suite(tmp_path)
+        run_id = run(RunRequest(suite=str(suite), model="copy_last", store=store.path, progress=False, limit=2))
+        manifest = store.run(run_id).manifest
+        live = store.create_run(manifest, "live")
+        index = build_site(store, tmp_path / "site", resamples=20)
+    page = next(p for p in index.parent.glob("run-*.html") if live in p.name).read_text()
+    assert f"held by pid {os.getpid()} on host" in page and "status-running" in page
