@@ -93,6 +93,15 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
     assert "no result store" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag", ["--limit", "--samples", "--batch-size"])
+def test_counts_below_one_are_refused_before_anything_runs(tmp_path, tiny_suite, capsys, flag):
+    store = tmp_path / "r.sqlite"
+    assert main(["run", "--suite", str(tiny_suite), "--model", "copy_last", "--store", str(store),
+                 "--no-progress", flag, "0"]) == 2
+    assert f"error: {flag} must be at least 1, got 0" in capsys.readouterr().err
+    assert not store.exists()
+
+
 def test_validate(tmp_path, tiny_suite, capsys):
     assert main(["validate", str(tiny_suite)]) == 0
     bad = tmp_path / "bad.yaml"

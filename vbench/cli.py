@@ -126,8 +126,10 @@ def _run_from_args(args: argparse.Namespace) -> str:
     """Score the model the arguments name; returns the run id (KeyboardInterrupt propagates)."""
     from vbench.adapters import parse_model_args
     from vbench.runner import RunRequest, run
-    if args.batch_size < 1:
-        raise VBenchError(f"--batch-size must be at least 1, got {args.batch_size}")
+    for flag in ("batch_size", "samples", "limit"):
+        value = getattr(args, flag, None)
+        if value is not None and value < 1:
+            raise VBenchError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
     request = RunRequest(suite=args.suite, model=args.model, checkpoint=args.checkpoint,
                          model_args=parse_model_args(args.model_arg), samples=getattr(args, "samples", None),
                          limit=getattr(args, "limit", None), device=args.device, store=args.store,
