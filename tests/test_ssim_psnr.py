@@ -307,6 +307,30 @@ def test_psnr_matches_skimage(channels, size):
 
 
 @both_paths
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_psnr_channel_mean_is_the_mean_of_skimage_per_channel_psnrs(size):
+    """SVG's eval_seq: a skimage PSNR per channel, averaged; the `frame` PSNR pools the channels' MSE."""
+    pred, target = (x.float().double() for x in structured_pairs(3, *size, seed=14))   # float32 values
+    p, t = pred.numpy(), target.numpy()
+    expected = np.array([np.mean([peak_signal_noise_ratio(t[i, c], p[i, c], data_range=1.0) for c in range(3)])
+                         for i in range(p.shape[0])])
+    finite = np.isfinite(expected)                     # skimage gives +inf for an identical channel
+    got = psnr(pred, target, per_channel=True)
+    assert got.shape == (pred.shape[0],) and got.dtype == torch.float64
+    np.testing.assert_allclose(got.numpy()[finite], expected[finite], rtol=0, atol=ATOL)
+    np.testing.assert_allclose(psnr(pred.float(), target.float(), per_channel=True).numpy()[finite],
+                               expected[finite], rtol=0, atol=1e-9)
+    pooled = psnr(pred, target)
+    assert (got >= pooled - 1e-12).all() and (got > pooled + 0.1).any()   # Jensen: never below, above on RGB
+    assert torch.equal(psnr(pred[:, :1], target[:, :1], per_channel=True), psnr(pred[:, :1], target[:, :1]))
+    np.testing.assert_allclose(mse(pred, target, per_channel=True).numpy(), ((p - t) ** 2).mean(axis=(2, 3)),
+                               rtol=1e-12, atol=0)
+    same = target.clone()
+    same[:, 0] = pred[:, 0]                            # one identical channel: capped at 100 dB, not +inf
+    assert torch.isfinite(psnr(pred, same, per_channel=True)).all()
+
+
+@both_paths
 def test_psnr_data_range_and_float32():
     pred, target = structured_pairs(3, 32, 32, seed=12)
     np.testing.assert_allclose(psnr(pred * 255, target * 255, data_range=255.0).numpy(),
