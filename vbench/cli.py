@@ -233,6 +233,24 @@ FLAG_HINTS = {"context-echo": ": every sample starts by replaying the context fr
                                 "does the adapter return its input?"}
 
 
+def _truth_summary(truth: dict) -> list[str]:
+    """The truth scores of a run summary, each named as the reports name it (vbench.truth.LABELS)."""
+    from vbench.truth import LABELS, UNITS
+
+    def mean(name: str, key: str = "mean") -> str:
+        value = (truth.get(name) or {}).get(key)
+        return "—" if value is None else f"{value:.3f}"
+
+    def w1(name: str) -> str:
+        return (f"{LABELS[name]} {mean(name)} {UNITS[name]} (noise floor {mean(name, 'reference_mean')}")
+    bounce = truth.get("bounce_velocity_w1") or {}
+    return [f"truth (K={truth['config']['k']}, {truth['config']['distance']}): {LABELS['coverage']} {mean('coverage')} "
+            f"(perfect ≈ {mean('coverage', 'perfect_model_expected')}), {LABELS['precision']} {mean('precision')}",
+            f"  {w1('position_w1')}), {w1('velocity_w1')})",
+            f"  {w1('bounce_velocity_w1')}; {bounce.get('videos', 0)} videos with a true bounce"
+            + (f", no model bounce in {bounce['missed']})" if "missed" in bounce else ")")]
+
+
 def format_summary(record) -> str:
     n, k = record.manifest["num_videos"], record.manifest["num_samples"]
     if record.manifest["suite"].get("task") == "generation":
@@ -251,15 +269,8 @@ def format_summary(record) -> str:
             value = f"{s['mean']:.4f}" + (f" ± {s['std']:.4f}" if len(s["trials"]) > 1 else "")
             lines.append(f"{metric + arrow:<8} {s['profile'] or '':<12} {value:>12}   "
                          f"({s['videos']} videos, {len(s['trials'])} trial(s))")
-    truth = record.summary.get("truth")
-    if truth:
-        def mean(name: str, key: str = "mean") -> str:
-            value = (truth.get(name) or {}).get(key)
-            return "—" if value is None else f"{value:.3f}"
-        lines.append(f"truth (K={truth['config']['k']}, {truth['config']['distance']}): coverage {mean('coverage')} "
-                     f"(perfect ≈ {mean('coverage', 'perfect_model_expected')}), precision {mean('precision')}, "
-                     f"position W1 {mean('position_w1')} px (noise floor {mean('position_w1', 'reference_mean')}), "
-                     f"velocity W1 {mean('velocity_w1')} px/frame (noise floor {mean('velocity_w1', 'reference_mean')})")
+    if record.summary.get("truth"):
+        lines += _truth_summary(record.summary["truth"])
     elbo = (record.summary.get("likelihood") or {}).get("negative_elbo")
     if elbo:
         lines.append(f"{'-ELBO↓':<8} {'nats/frame':<12} {elbo['mean']:>12.4f}   (of the true futures, "

@@ -5,7 +5,7 @@ interval over test videos. Set metrics (FVD, KVD): mean ± std over trials and, 
 I3D features are in the store, a basic-bootstrap interval over videos. Diversity (mean pairwise
 LPIPS between samples) when a run's summary holds `"diversity": {"profile", "mean", "per_video"}`;
 no arrow, since more diverse is not by itself better. Truth scores of SM-MNIST suites (summary
-`"truth"`, vbench.truth): coverage, precision, position W1 and bounce-velocity W1, each the mean
+`"truth"`, vbench.truth): coverage, precision, position W1 and bounce-velocity W1 (vbench.truth.LABELS), each the mean
 over test videos with its bootstrap interval, beside what a perfect model gets (coverage) or the
 simulator's own noise floor (W1s). Rows are ranked by the suite's first metric; every other row is
 compared with the top row by a paired bootstrap of the per-video difference on the same test videos.
@@ -19,10 +19,10 @@ import numpy as np
 
 from vbench.stats import DEFAULT_RESAMPLES, Interval, bootstrap_ci, bootstrap_set_statistic, paired_bootstrap
 from vbench.store import RunRecord
+from vbench.truth import LABELS
 
 SET_RESAMPLES = 1_000    # set metrics recompute a distance per resample: at most this many resamples
-TRUTH_COLUMNS = {"coverage": "coverage", "precision": "precision", "position_w1": "position W1",
-                 "bounce_velocity_w1": "bounce velocity W1"}   # summary["truth"] key -> column label
+TRUTH_COLUMNS = {name: LABELS[name] for name in ("coverage", "precision", "position_w1", "bounce_velocity_w1")}
 ARROWS = {True: "↑", False: "↓"}
 EMPTY = {"value": None, "ci": None, "mean": None, "mean_ci": None}   # a metric the run does not have
 
