@@ -81,8 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", choices=["suites", "models", "runs"])
     _add_store(p)
 
-    p = sub.add_parser("validate", help="check suite YAML files against the schema")
+    p = sub.add_parser("validate", help="check suite YAML files against the schema, and their data where it is here")
     p.add_argument("paths", nargs="+")
+    p.add_argument("--data-root", help="where prepared datasets live (default: $VBENCH_DATA or a user cache dir)")
 
     p = sub.add_parser("export", help="runs for scripts (json, csv: one record per run) or papers (markdown, latex)")
     p.add_argument("--format", choices=["json", "csv", "markdown", "latex"], default="json",
@@ -306,13 +307,33 @@ def cmd_ls(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_suite_data(suite, data_root: str | None) -> str:
+    """What `validate` can check of a suite's data without running a model (a note, or VBenchError):
+    a folder suite's data_path exists; prepared or folder data, where present, holds num_videos test
+    clips of the suite's length and shape (read as `vbench run` reads them)."""
+    from vbench.data import DATASETS, DIGIT_SOURCES, default_data_root, load_test_clips
+    if suite.dataset in DIGIT_SOURCES:
+        return "clips generated from the seed"
+    if suite.dataset == "folder" and not Path(suite.data_path).expanduser().is_dir():
+        raise VBenchError(f"suite '{suite.name}': data_path {suite.data_path} is not a directory")
+    root = Path(data_root).expanduser() if data_root else default_data_root()
+    if suite.dataset in DATASETS and suite.dataset != "folder" and not (root / suite.dataset / "manifest.json").is_file():
+        return f"'{suite.dataset}' is not prepared under {root}: its test clips are not checked"
+    load_test_clips(suite, data_root)
+    return f"{suite.num_videos} test clips found"
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from vbench.suite import load_suite
     failed = 0
     for path in args.paths:
         try:
             suite = load_suite(path)
-            print(f"ok: {path} (suite '{suite.name}' v{suite.version})")
+            try:
+                note = _check_suite_data(suite, args.data_root)
+            except VBenchError as exc:
+                raise VBenchError(f"{path}: {exc}") from None
+            print(f"ok: {path} (suite '{suite.name}' v{suite.version}; {note})")
         except VBenchError as exc:
             print(f"error: {exc}", file=sys.stderr)
             failed += 1
