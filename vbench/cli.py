@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from vbench.errors import VBenchError
@@ -51,10 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="score only the first N test videos (recorded)")
     p.add_argument("--resume", action="store_true", help="continue the newest unfinished identical run")
 
-    p = sub.add_parser("check", help="compare a run's scores with committed reference scores (CI regression)")
+    p = sub.add_parser("check", help="compare a run's scores with committed reference scores (CI regression)",
+                       conflict_handler="resolve")   # its own --store replaces the shared one
     p.add_argument("--reference", required=True, help="reference file, e.g. reports/reference/smmnist-mini.json")
     p.add_argument("--run", help="check this stored run (default: score the model now, as `vbench run`)")
     _add_run_args(p, model_required=False)
+    p.add_argument("--store", help=f"result store: where --run is found (default ./{DEFAULT_STORE}) or where the "
+                                   "run scored now is kept (default: a temporary store, deleted after the check)")
+    p.add_argument("--samples", type=int, help="samples per test video (recorded in the reference; must match it)")
+    p.add_argument("--limit", type=int, help="score only the first N test videos (recorded in the reference; "
+                                             "must match it)")
     p.add_argument("--tolerance", action="append", default=[], metavar="METRIC=VALUE",
                    help="tolerance for a metric (ssim) or score (ssim/best), this check only (repeatable)")
     p.add_argument("--update", action="store_true", help="write the run's scores as the new reference")
@@ -159,8 +166,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from vbench.check import check_run, update_reference
-    from vbench.store import Store
     if args.run is None and args.model is None:
         raise VBenchError("vbench check needs --model (to score it now) or --run ID (a stored run)")
     tolerances = {}
@@ -172,12 +177,27 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise VBenchError(f"--tolerance {item!r}: expected METRIC=NUMBER, e.g. ssim=0.001") from None
         if not sep or tolerances[key.strip()] < 0:
             raise VBenchError(f"--tolerance {item!r}: expected METRIC=NUMBER with NUMBER >= 0")
+    if args.run is not None and (args.limit is not None or args.samples is not None):
+        raise VBenchError("--limit and --samples apply to a model scored now, not to a stored --run")
+    if args.run is None and args.store is None:   # a check's run stays out of the user's store
+        with tempfile.TemporaryDirectory(prefix="vbench-check-") as folder:
+            args.store = str(Path(folder) / "check.sqlite")
+            return _check_record(args, _stored_run(args.store, _run_from_args(args)), tolerances)
     run_id = args.run or _run_from_args(args)
-    with Store(args.store) as store:
+    return _check_record(args, _stored_run(args.store or str(DEFAULT_STORE), run_id), tolerances)
+
+
+def _stored_run(path: str, run_id: str):
+    from vbench.store import Store
+    with Store(path) as store:
         try:
-            record = store.run(run_id)
+            return store.run(run_id)
         except KeyError as exc:
             raise VBenchError(str(exc).strip("'\"")) from None
+
+
+def _check_record(args: argparse.Namespace, record, tolerances: dict[str, float]) -> int:
+    from vbench.check import check_run, update_reference
     if args.update:
         print(update_reference(record, args.reference, args.reason or ""))
         return 0
