@@ -55,6 +55,14 @@ def test_export_json_and_csv(filled_store, capsys, tmp_path):
     assert len(rows) == 2 and float(rows[0]["psnr_best"]) > 0
 
 
+def test_export_of_an_unknown_suite_suggests_the_closest(filled_store, capsys):
+    assert main(["export", "--suite", "tiyn", "--store", str(filled_store)]) == 2
+    assert f"error: no runs of suite 'tiyn' in {filled_store} (did you mean 'tiny'?); suites with runs: tiny" \
+        in capsys.readouterr().err
+    assert main(["export", "--suite", "tiny", "--store", str(filled_store)]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+
+
 def test_report_renders_index_leaderboard_and_run_pages(filled_store, tmp_path):
     site = tmp_path / "site"
     assert main(["report", "--out", str(site), "--store", str(filled_store)]) == 0

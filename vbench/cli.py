@@ -371,8 +371,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     from vbench.export import export_text
     _check_resamples(args)
     with _open_existing_store(args.store) as store:
-        runs = [r for r in store.runs() if (args.all or r.status == "finished")
-                and (args.suite is None or r.suite == args.suite)]
+        every = store.runs()
+    suites = sorted({r.suite for r in every})
+    if args.suite is not None and args.suite not in suites:
+        import difflib
+        close = difflib.get_close_matches(args.suite, suites, n=1)
+        raise VBenchError(f"no runs of suite '{args.suite}' in {args.store}"
+                          + (f" (did you mean '{close[0]}'?)" if close else "")
+                          + f"; suites with runs: {', '.join(suites) or 'none'}")
+    runs = [r for r in every if (args.all or r.status == "finished") and (args.suite is None or r.suite == args.suite)]
     if args.format in ("markdown", "latex") and not any(r.status == "finished" and r.summary for r in runs):
         raise VBenchError(f"no finished runs to put in a {args.format} table"
                           + (f" for suite '{args.suite}'" if args.suite else ""))
