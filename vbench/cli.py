@@ -262,14 +262,15 @@ def _truth_summary(truth: dict) -> list[str]:
         value = (truth.get(name) or {}).get(key)
         return "—" if value is None else f"{value:.3f}"
 
-    def w1(name: str) -> str:
-        return (f"{LABELS[name]} {mean(name)} {UNITS[name]} (noise floor {mean(name, 'reference_mean')}")
+    def w1(name: str, note: str = "") -> str:
+        return f"{LABELS[name]} {mean(name)} {UNITS[name]} (noise floor {mean(name, 'reference_mean')}{note})"
     bounce = truth.get("bounce_velocity_w1") or {}
+    bounces = f"; {bounce.get('videos', 0)} videos with a true bounce" + (
+        f", no model bounce in {bounce['missed']}" if "missed" in bounce else "")
     return [f"truth (K={truth['config']['k']}, {truth['config']['distance']}): {LABELS['coverage']} {mean('coverage')} "
             f"(perfect ≈ {mean('coverage', 'perfect_model_expected')}), {LABELS['precision']} {mean('precision')}",
-            f"  {w1('position_w1')}), {w1('velocity_w1')})",
-            f"  {w1('bounce_velocity_w1')}; {bounce.get('videos', 0)} videos with a true bounce"
-            + (f", no model bounce in {bounce['missed']})" if "missed" in bounce else ")")]
+            f"  {w1('position_w1')}, {w1('velocity_w1')}",
+            f"  {w1('bounce_velocity_w1', bounces)}"]
 
 
 def format_summary(record) -> str:
@@ -334,10 +335,11 @@ def _check_suite_data(suite, data_root: str | None) -> str:
     from vbench.data import DATASETS, DIGIT_SOURCES, default_data_root, load_test_clips
     if suite.dataset in DIGIT_SOURCES:
         return "clips generated from the seed"
-    if suite.dataset == "folder" and not Path(suite.data_path).expanduser().is_dir():
-        raise VBenchError(f"suite '{suite.name}': data_path {suite.data_path} is not a directory")
     root = Path(data_root).expanduser() if data_root else default_data_root()
-    if suite.dataset in DATASETS and suite.dataset != "folder" and not (root / suite.dataset / "manifest.json").is_file():
+    if suite.dataset == "folder":
+        if not Path(suite.data_path).expanduser().is_dir():
+            raise VBenchError(f"suite '{suite.name}': data_path {suite.data_path} is not a directory")
+    elif suite.dataset in DATASETS and not (root / suite.dataset / "manifest.json").is_file():
         return f"'{suite.dataset}' is not prepared under {root}: its test clips are not checked"
     load_test_clips(suite, data_root)
     return f"{suite.num_videos} test clips found"

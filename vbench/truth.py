@@ -520,7 +520,7 @@ def bounce_velocity_w1(model_positions: np.ndarray, true_positions: np.ndarray,
         return {"w1": math.nan, **rates}
     if not mn.size:   # a missing bounce: nothing leaves the wall
         mn = mt = np.zeros(1)
-    return {"w1": 0.5 * (wasserstein_distance(mn, tn) + wasserstein_distance(mt, tt)), **rates}
+    return {"w1": float(0.5 * (wasserstein_distance(mn, tn) + wasserstein_distance(mt, tt))), **rates}
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,10 +5,11 @@ interval over test videos. Set metrics (FVD, KVD): mean ± std over trials and, 
 I3D features are in the store, a basic-bootstrap interval over videos. Diversity (mean pairwise
 LPIPS between samples) when a run's summary holds `"diversity": {"profile", "mean", "per_video"}`;
 no arrow, since more diverse is not by itself better. Truth scores of SM-MNIST suites (summary
-`"truth"`, vbench.truth): coverage, precision, position W1 and bounce-velocity W1 (vbench.truth.LABELS), each the mean
-over test videos with its bootstrap interval, beside what a perfect model gets (coverage) or the
-simulator's own noise floor (W1s). Rows are ranked by the suite's first metric; every other row is
-compared with the top row by a paired bootstrap of the per-video difference on the same test videos.
+`"truth"`, vbench.truth): coverage, precision, position W1 and bounce-velocity W1 (labelled as
+vbench.truth.LABELS names them), each the mean over test videos with its bootstrap interval, beside
+what a perfect model gets (coverage) or the simulator's own noise floor (W1s). Rows are ranked by
+the suite's first metric; every other row is compared with the top row by a paired bootstrap of the
+per-video difference on the same test videos.
 """
 
 from __future__ import annotations
