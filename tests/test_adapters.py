@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from conftest import REPO
-from vbench.adapters import (SampleRNG, parse_model_args, predict_checked, repeat_per_sample, resolve_model,
-                             sample_seed)
+from vbench.adapters import (SampleRNG, generate_checked, parse_model_args, predict_checked, repeat_per_sample,
+                             resolve_model, sample_seed)
 from vbench.errors import ModelError
 
 TEST_MODELS = str(REPO / "tests" / "models_for_tests.py")
@@ -60,6 +60,40 @@ def test_every_contract_breach_names_model_videos_and_rule(fault, message):
     rng = SampleRNG(0, [10, 11], range(4))
     with pytest.raises(ModelError, match=f"model 'faulty', test videos 10..11: .*{message}"):
         predict_checked(model, "faulty", _context(), 5, rng)
+
+
+class _OnGPU(torch.Tensor):
+    """A CPU tensor that says it is on GPU `index`, as a model's output there does (this machine
+    may have no GPU); operations on it give plain tensors."""
+    index = 0
+    __torch_function__ = torch._C._disabled_torch_function_impl
+
+    @property
+    def device(self) -> torch.device:
+        return torch.device("cuda", self.index)
+
+
+class _Generator:
+    task = "generation"
+
+    def __init__(self, index: int):
+        self.index = index
+
+    def generate(self, num_videos, rng, num_frames):
+        out = torch.rand(num_videos, num_frames, 1, 16, 16).as_subclass(_OnGPU)
+        out.index = self.index
+        return out
+
+
+def test_output_on_the_current_gpu_passes_an_unindexed_cuda_device(monkeypatch):
+    """Generation suites hand models `SampleRNG(..., device=cuda)`, no index: an output on cuda:0
+    (the current GPU) is where it should be; one on another GPU is not."""
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    rng = SampleRNG(0, [0, 1], [0], device=torch.device("cuda"))
+    out = generate_checked(_Generator(0), "gen", 10, 1, 16, rng)
+    assert out.shape == (2, 10, 1, 16, 16)
+    with pytest.raises(ModelError, match="output on cuda:1, expected on cuda "):
+        generate_checked(_Generator(1), "gen", 10, 1, 16, rng)
 
 
 def test_value_range_and_resolution_are_converted():

@@ -107,6 +107,43 @@ def test_mismatched_references_are_refused(tmp_path, checked_suite, capsys):
     assert "needs --model" in capsys.readouterr().err
 
 
+def test_limit_and_samples_are_recorded_and_must_match(tmp_path, checked_suite, capsys):
+    store, ref = str(tmp_path / "s.db"), tmp_path / "tiny.json"
+    common = ["--suite", str(checked_suite), "--model", "noisy_copy_last", "--store", store, "--no-progress",
+              "--reference", str(ref)]
+    assert _cli("check", *common, "--limit", "2", "--samples", "2", "--update", "--reason", "subset") == 0
+    made = json.loads(ref.read_text())["models"]["noisy_copy_last"]["run"]
+    assert (made["num_videos"], made["num_samples"]) == (2, 2)
+    capsys.readouterr()
+    assert _cli("check", *common, "--limit", "2", "--samples", "2") == 0
+    assert "check passed" in capsys.readouterr().out
+    assert _cli("check", *common, "--samples", "2") == 2                 # the whole suite: 6 videos
+    assert "was made with num_videos=2" in capsys.readouterr().err
+    assert _cli("check", *common, "--limit", "2") == 2                   # the suite's 3 samples
+    assert "was made with num_samples=2" in capsys.readouterr().err
+    assert _cli("check", *common, "--limit", "0") == 2
+    assert "--limit must be at least 1" in capsys.readouterr().err
+    assert _cli("check", "--run", "any", "--limit", "2", "--store", store, "--reference", str(ref)) == 2
+    assert "not to a stored --run" in capsys.readouterr().err
+
+
+def test_check_keeps_its_run_out_of_the_default_store(tmp_path, checked_suite, monkeypatch, capsys):
+    from vbench.store import DEFAULT_STORE, Store
+    monkeypatch.chdir(tmp_path)
+    ref = tmp_path / "tiny.json"
+    args = ["--suite", str(checked_suite), "--model", "copy_last", "--no-progress", "--reference", str(ref)]
+    assert _cli("check", *args, "--update", "--reason", "baseline") == 0
+    assert _cli("check", *args) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.json", "tiny.yaml"]   # no store left behind
+    # a stored run is looked up in the default store unless --store says otherwise
+    assert main(["run", "--suite", str(checked_suite), "--model", "copy_last", "--no-progress"]) == 0
+    with Store(DEFAULT_STORE) as store:
+        (stored,) = store.runs()
+    capsys.readouterr()
+    assert _cli("check", "--run", stored.id, "--reference", str(ref)) == 0
+    assert "check passed" in capsys.readouterr().out
+
+
 def test_pytest_fixture_for_model_authors(pytester, tmp_path, checked_suite):
     ref = tmp_path / "tiny.json"
     assert _cli("check", "--suite", str(checked_suite), "--model", "copy_last", "--store", str(tmp_path / "s.db"),
@@ -117,9 +154,16 @@ def test_pytest_fixture_for_model_authors(pytester, tmp_path, checked_suite):
 
         def test_other_model_has_no_reference(vbench_check):
             vbench_check(suite={str(checked_suite)!r}, model="noisy_copy_last", reference={str(ref)!r})
+
+        def test_model_args_and_a_subset(vbench_check):
+            vbench_check(suite={str(checked_suite)!r}, model="noisy_copy_last", reference={str(ref)!r},
+                         model_args={{"sigma": 0.2}}, limit=2, samples=2)
     """)
+    assert _cli("check", "--suite", str(checked_suite), "--model", "noisy_copy_last", "--model-arg", "sigma=0.2",
+                "--limit", "2", "--samples", "2", "--no-progress", "--reference", str(ref), "--update",
+                "--reason", "subset") == 0
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")   # the fixture comes from the entry point
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*no reference for model 'noisy_copy_last'*"])
 
 

@@ -55,6 +55,14 @@ def test_export_json_and_csv(filled_store, capsys, tmp_path):
     assert len(rows) == 2 and float(rows[0]["psnr_best"]) > 0
 
 
+def test_export_of_an_unknown_suite_suggests_the_closest(filled_store, capsys):
+    assert main(["export", "--suite", "tiyn", "--store", str(filled_store)]) == 2
+    assert f"error: no runs of suite 'tiyn' in {filled_store} (did you mean 'tiny'?); suites with runs: tiny" \
+        in capsys.readouterr().err
+    assert main(["export", "--suite", "tiny", "--store", str(filled_store)]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+
+
 def test_report_renders_index_leaderboard_and_run_pages(filled_store, tmp_path):
     site = tmp_path / "site"
     assert main(["report", "--out", str(site), "--store", str(filled_store)]) == 0
@@ -93,6 +101,15 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
     assert "no result store" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag", ["--limit", "--samples", "--batch-size"])
+def test_counts_below_one_are_refused_before_anything_runs(tmp_path, tiny_suite, capsys, flag):
+    store = tmp_path / "r.sqlite"
+    assert main(["run", "--suite", str(tiny_suite), "--model", "copy_last", "--store", str(store),
+                 "--no-progress", flag, "0"]) == 2
+    assert f"error: {flag} must be at least 1, got 0" in capsys.readouterr().err
+    assert not store.exists()
+
+
 def test_validate(tmp_path, tiny_suite, capsys):
     assert main(["validate", str(tiny_suite)]) == 0
     bad = tmp_path / "bad.yaml"
@@ -100,6 +117,40 @@ def test_validate(tmp_path, tiny_suite, capsys):
     assert main(["validate", str(tiny_suite), str(bad)]) == 1
     err = capsys.readouterr().err
     assert "bad.yaml: unknown key 'sead'" in err
+
+
+def test_validate_checks_the_data_it_can_without_running(tmp_path, capsys):
+    """A folder suite's data_path must exist; data that is here (a folder, a prepared dataset) must
+    hold num_videos test clips; a dataset not prepared here is said to be unchecked."""
+    import numpy as np
+    from conftest import write_suite
+    from vbench.data.prepared import PreparedWriter
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for i in range(3):                                          # 3 videos of 15 frames: one clip each
+        np.save(clips / f"v{i}.npy", np.zeros((15, 64, 64), np.float32))
+    folder = dict(dataset="folder", data_path=str(clips), num_videos=3, fvd_videos=3)
+    fits = write_suite(tmp_path, name="fits", **folder)
+    too_many = write_suite(tmp_path, name="many", **dict(folder, num_videos=4, fvd_videos=4))
+    missing = write_suite(tmp_path, name="missing", **dict(folder, data_path=str(tmp_path / "nowhere")))
+    assert main(["validate", str(fits)]) == 0
+    assert "3 test clips found" in capsys.readouterr().out
+    assert main(["validate", str(too_many), str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert "many.yaml: suite 'many': found 3 clips of 15 frames" in err and "needs 4" in err
+    assert f"missing.yaml: suite 'missing': data_path {tmp_path / 'nowhere'} is not a directory" in err
+
+    prepared = dict(dataset="kth", test_list="", num_videos=3, fvd_videos=3)
+    kth = write_suite(tmp_path, name="kth3", **prepared)
+    root = tmp_path / "data"
+    assert main(["validate", str(kth), "--data-root", str(root)]) == 0
+    assert f"'kth' is not prepared under {root}: its test clips are not checked" in capsys.readouterr().out
+    with PreparedWriter(root, "kth", "somewhere", {"resolution": 64}) as writer:
+        for i in range(2):
+            writer.add_video("test", f"v{i}", np.zeros((15, 1, 64, 64), np.uint8))
+        writer.commit()
+    assert main(["validate", str(kth), "--data-root", str(root)]) == 1
+    assert "kth3.yaml: suite 'kth3' needs 3 test clips, kth/test offers 2" in capsys.readouterr().err
 
 
 def test_console_script_entry_point():

@@ -114,7 +114,7 @@ def test_export_paper_tables(store_path, runs, capsys):
             assert "copy\\_last" in text and "SSIM $\\uparrow$ best-of-N" in text
             assert text.startswith("\\begin{table}") and "\\toprule" in text
     assert main(["export", "--store", str(store_path), "--format", "markdown", "--suite", "nope"]) == 2
-    assert "no finished runs" in capsys.readouterr().err
+    assert "no runs of suite 'nope'" in capsys.readouterr().err   # unknown suite: named, closest suggested
 
 
 def test_fvd_interval_from_stored_features_and_diversity(runs, tmp_path):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, write_suite
-from vbench.errors import ModelError
+from vbench.errors import ModelError, VBenchError
 from vbench.runner import RunRequest, run
 from vbench.store import Store
 
@@ -93,6 +93,15 @@ def test_overrides_are_recorded(tmp_path, tiny_suite):
     assert record.manifest["overrides"] == {"samples": 2, "limit": 4}
     assert record.manifest["model"]["args"] == {"sigma": 0.05}
     assert scores["psnr"].shape == (4, 2, 10)
+
+
+@pytest.mark.parametrize("override", [{"limit": 0}, {"limit": -1}, {"limit": 7}, {"samples": 0}])
+def test_limit_and_samples_below_one_or_beyond_the_suite_are_errors(tmp_path, tiny_suite, override):
+    """0 is not "no limit": a limit of 0 used to score the whole suite."""
+    with pytest.raises(VBenchError, match=f"--{next(iter(override))} "):
+        run(RunRequest(suite=str(tiny_suite), model="noisy_copy_last", store=tmp_path / "r.sqlite",
+                       progress=False, **override))
+    assert not (tmp_path / "r.sqlite").exists()
 
 
 def test_skimage_legacy_and_mean_mse_profiles_change_the_numbers(tmp_path):

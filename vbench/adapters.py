@@ -33,6 +33,7 @@ import torch.nn.functional as F
 import yaml
 
 from vbench.errors import ModelError
+from vbench.metrics.fvd import device_key
 from vbench.models import BUNDLED
 
 # Short name -> "module:Class" of every bundled model (vbench.models.BUNDLED holds the rest of the entry).
@@ -314,7 +315,7 @@ def _checked_frames(model: Any, out: Any, expected: tuple[int, ...], call: str, 
         raise ModelError(f"{where}: output shape {list(out.shape)}, expected {layout} = {list(expected)}")
     if not out.is_floating_point():
         raise ModelError(f"{where}: output dtype {out.dtype}, expected a floating point tensor")
-    if out.device != torch.device(device):
+    if device_key(out.device) != device_key(device):
         raise ModelError(f"{where}: output on {out.device}, expected on {device} (where the harness gave its inputs)")
     finite = torch.isfinite(out)
     if not bool(finite.all()):

@@ -166,7 +166,7 @@ def _entry_for(path: Path, data: dict[str, Any], run: RunRecord) -> tuple[str, d
         made, now = entry.get("run", {}).get(key), run.manifest[key]
         if made is not None and made != now:
             raise VBenchError(f"{path}: the reference for '{name}' was made with {key}={made}, run {run.id} has "
-                              f"{now} (--limit/--samples change the numbers); check a run of the full protocol")
+                              f"{now} (--limit/--samples change the numbers); check with the reference's")
     sha = (model.get("checkpoint") or {}).get("sha256")
     if entry.get("checkpoint_sha256") != sha:
         raise VBenchError(f"{path}: the reference for '{name}' was made with checkpoint sha256 "

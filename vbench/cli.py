@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -71,10 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--resume-or-new", action="store_true",
                         help="continue the identical run if there is one, else start a new run")
 
-    p = sub.add_parser("check", help="compare a run's scores with committed reference scores (CI regression)")
+    p = sub.add_parser("check", help="compare a run's scores with committed reference scores (CI regression)",
+                       conflict_handler="resolve")   # its own --store replaces the shared one
     p.add_argument("--reference", required=True, help="reference file, e.g. reports/reference/smmnist-mini.json")
     p.add_argument("--run", help="check this stored run (default: score the model now, as `vbench run`)")
     _add_run_args(p, model_required=False)
+    p.add_argument("--store", help=f"result store: where --run is found (default ./{DEFAULT_STORE}) or where the "
+                                   "run scored now is kept (default: a temporary store, deleted after the check)")
+    p.add_argument("--samples", type=int, help="samples per test video (recorded in the reference; must match it)")
+    p.add_argument("--limit", type=int, help="score only the first N test videos (recorded in the reference; "
+                                             "must match it)")
     p.add_argument("--tolerance", action="append", default=[], metavar="METRIC=VALUE",
                    help="tolerance for a metric (ssim) or score (ssim/best), this check only (repeatable)")
     p.add_argument("--update", action="store_true", help="write the run's scores as the new reference")
@@ -110,8 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", metavar="RUN", help="run ids, or parts that only one run's id contains")
     _add_store(p)
 
-    p = sub.add_parser("validate", help="check suite YAML files against the schema")
+    p = sub.add_parser("validate", help="check suite YAML files against the schema, and their data where it is here")
     p.add_argument("paths", nargs="+")
+    p.add_argument("--data-root", help="where prepared datasets live (default: $VBENCH_DATA or a user cache dir)")
 
     p = sub.add_parser("export", help="runs for scripts (json, csv: one record per run) or papers (markdown, latex)")
     p.add_argument("--format", choices=["json", "csv", "markdown", "latex"], default="json",
@@ -156,8 +164,10 @@ def _run_from_args(args: argparse.Namespace) -> str:
     """Score the model the arguments name; returns the run id (KeyboardInterrupt propagates)."""
     from vbench.adapters import parse_model_args
     from vbench.runner import RunRequest, run
-    if args.batch_size < 1:
-        raise VBenchError(f"--batch-size must be at least 1, got {args.batch_size}")
+    for flag in ("batch_size", "samples", "limit"):
+        value = getattr(args, flag, None)
+        if value is not None and value < 1:
+            raise VBenchError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
     request = RunRequest(suite=args.suite, model=args.model, checkpoint=args.checkpoint,
                          model_args=parse_model_args(args.model_arg), samples=getattr(args, "samples", None),
                          limit=getattr(args, "limit", None), device=args.device, store=args.store,
@@ -188,8 +198,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from vbench.check import check_run, update_reference
-    from vbench.store import Store
     if args.run is None and args.model is None:
         raise VBenchError("vbench check needs --model (to score it now) or --run ID (a stored run)")
     tolerances = {}
@@ -201,12 +209,27 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise VBenchError(f"--tolerance {item!r}: expected METRIC=NUMBER, e.g. ssim=0.001") from None
         if not sep or tolerances[key.strip()] < 0:
             raise VBenchError(f"--tolerance {item!r}: expected METRIC=NUMBER with NUMBER >= 0")
+    if args.run is not None and (args.limit is not None or args.samples is not None):
+        raise VBenchError("--limit and --samples apply to a model scored now, not to a stored --run")
+    if args.run is None and args.store is None:   # a check's run stays out of the user's store
+        with tempfile.TemporaryDirectory(prefix="vbench-check-") as folder:
+            args.store = str(Path(folder) / "check.sqlite")
+            return _check_record(args, _stored_run(args.store, _run_from_args(args)), tolerances)
     run_id = args.run or _run_from_args(args)
-    with Store(args.store) as store:
+    return _check_record(args, _stored_run(args.store or str(DEFAULT_STORE), run_id), tolerances)
+
+
+def _stored_run(path: str, run_id: str):
+    from vbench.store import Store
+    with Store(path) as store:
         try:
-            record = store.run(run_id)
+            return store.run(run_id)
         except KeyError as exc:
             raise VBenchError(str(exc).strip("'\"")) from None
+
+
+def _check_record(args: argparse.Namespace, record, tolerances: dict[str, float]) -> int:
+    from vbench.check import check_run, update_reference
     if args.update:
         print(update_reference(record, args.reference, args.reason or ""))
         return 0
@@ -262,6 +285,25 @@ FLAG_HINTS = {"context-echo": ": every sample starts by replaying the context fr
                                 "does the adapter return its input?"}
 
 
+def _truth_summary(truth: dict) -> list[str]:
+    """The truth scores of a run summary, each named as the reports name it (vbench.truth.LABELS)."""
+    from vbench.truth import LABELS, UNITS
+
+    def mean(name: str, key: str = "mean") -> str:
+        value = (truth.get(name) or {}).get(key)
+        return "—" if value is None else f"{value:.3f}"
+
+    def w1(name: str, note: str = "") -> str:
+        return f"{LABELS[name]} {mean(name)} {UNITS[name]} (noise floor {mean(name, 'reference_mean')}{note})"
+    bounce = truth.get("bounce_velocity_w1") or {}
+    bounces = f"; {bounce.get('videos', 0)} videos with a true bounce" + (
+        f", no model bounce in {bounce['missed']}" if "missed" in bounce else "")
+    return [f"truth (K={truth['config']['k']}, {truth['config']['distance']}): {LABELS['coverage']} {mean('coverage')} "
+            f"(perfect ≈ {mean('coverage', 'perfect_model_expected')}), {LABELS['precision']} {mean('precision')}",
+            f"  {w1('position_w1')}, {w1('velocity_w1')}",
+            f"  {w1('bounce_velocity_w1', bounces)}"]
+
+
 def format_summary(record) -> str:
     n, k = record.manifest["num_videos"], record.manifest["num_samples"]
     if record.manifest["suite"].get("task") == "generation":
@@ -280,15 +322,8 @@ def format_summary(record) -> str:
             value = f"{s['mean']:.4f}" + (f" ± {s['std']:.4f}" if len(s["trials"]) > 1 else "")
             lines.append(f"{metric + arrow:<8} {s['profile'] or '':<12} {value:>12}   "
                          f"({s['videos']} videos, {len(s['trials'])} trial(s))")
-    truth = record.summary.get("truth")
-    if truth:
-        def mean(name: str, key: str = "mean") -> str:
-            value = (truth.get(name) or {}).get(key)
-            return "—" if value is None else f"{value:.3f}"
-        lines.append(f"truth (K={truth['config']['k']}, {truth['config']['distance']}): coverage {mean('coverage')} "
-                     f"(perfect ≈ {mean('coverage', 'perfect_model_expected')}), precision {mean('precision')}, "
-                     f"position W1 {mean('position_w1')} px (noise floor {mean('position_w1', 'reference_mean')}), "
-                     f"velocity W1 {mean('velocity_w1')} px/frame (noise floor {mean('velocity_w1', 'reference_mean')})")
+    if record.summary.get("truth"):
+        lines += _truth_summary(record.summary["truth"])
     elbo = (record.summary.get("likelihood") or {}).get("negative_elbo")
     if elbo:
         lines.append(f"{'-ELBO↓':<8} {'nats/frame':<12} {elbo['mean']:>12.4f}   (of the true futures, "
@@ -345,13 +380,34 @@ def cmd_rm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_suite_data(suite, data_root: str | None) -> str:
+    """What `validate` can check of a suite's data without running a model (a note, or VBenchError):
+    a folder suite's data_path exists; prepared or folder data, where present, holds num_videos test
+    clips of the suite's length and shape (read as `vbench run` reads them)."""
+    from vbench.data import DATASETS, DIGIT_SOURCES, default_data_root, load_test_clips
+    if suite.dataset in DIGIT_SOURCES:
+        return "clips generated from the seed"
+    root = Path(data_root).expanduser() if data_root else default_data_root()
+    if suite.dataset == "folder":
+        if not Path(suite.data_path).expanduser().is_dir():
+            raise VBenchError(f"suite '{suite.name}': data_path {suite.data_path} is not a directory")
+    elif suite.dataset in DATASETS and not (root / suite.dataset / "manifest.json").is_file():
+        return f"'{suite.dataset}' is not prepared under {root}: its test clips are not checked"
+    load_test_clips(suite, data_root)
+    return f"{suite.num_videos} test clips found"
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from vbench.suite import load_suite
     failed = 0
     for path in args.paths:
         try:
             suite = load_suite(path)
-            print(f"ok: {path} (suite '{suite.name}' v{suite.version})")
+            try:
+                note = _check_suite_data(suite, args.data_root)
+            except VBenchError as exc:
+                raise VBenchError(f"{path}: {exc}") from None
+            print(f"ok: {path} (suite '{suite.name}' v{suite.version}; {note})")
         except VBenchError as exc:
             print(f"error: {exc}", file=sys.stderr)
             failed += 1
@@ -369,8 +425,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     from vbench.export import export_text
     _check_resamples(args)
     with _open_existing_store(args.store) as store:
-        runs = [r for r in store.runs() if (args.all or r.status == "finished")
-                and (args.suite is None or r.suite == args.suite)]
+        every = store.runs()
+    suites = sorted({r.suite for r in every})
+    if args.suite is not None and args.suite not in suites:
+        import difflib
+        close = difflib.get_close_matches(args.suite, suites, n=1)
+        raise VBenchError(f"no runs of suite '{args.suite}' in {args.store}"
+                          + (f" (did you mean '{close[0]}'?)" if close else "")
+                          + f"; suites with runs: {', '.join(suites) or 'none'}")
+    runs = [r for r in every if (args.all or r.status == "finished") and (args.suite is None or r.suite == args.suite)]
     if args.format in ("markdown", "latex") and not any(r.status == "finished" and r.summary for r in runs):
         raise VBenchError(f"no finished runs to put in a {args.format} table"
                           + (f" for suite '{args.suite}'" if args.suite else ""))

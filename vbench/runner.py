@@ -195,12 +195,13 @@ def run(request: RunRequest) -> str:
         model.eval()
     check_task(model, name, suite)
     stochastic = bool(getattr(model, "stochastic", True)) or suite.task == "generation"
-    num_samples = (request.samples or suite.num_samples) if stochastic else 1
-    if num_samples < 1:
-        raise VBenchError(f"--samples must be at least 1, got {num_samples}")
-    num_videos = request.limit or suite.num_videos
+    num_samples = (suite.num_samples if request.samples is None else request.samples) if stochastic else 1
+    if request.samples is not None and request.samples < 1:
+        raise VBenchError(f"--samples must be at least 1, got {request.samples}")
+    num_videos = suite.num_videos if request.limit is None else request.limit
     if not 1 <= num_videos <= suite.num_videos:
-        raise VBenchError(f"--limit {request.limit}: suite '{suite.name}' has {suite.num_videos} test videos")
+        raise VBenchError(f"--limit {request.limit}: must be 1 to {suite.num_videos}, the test videos of suite "
+                          f"'{suite.name}'")
 
     clips = load_test_clips(suite, request.data_root, num_videos)           # uint8 [V, T, C, H, W]
     digits = load_digit_source(suite, request.data_root) if suite.truth else None   # uint8 [N, 32, 32]

@@ -36,7 +36,7 @@ SUITES_DIR = Path(__file__).parent / "suites"
 METRICS = ("ssim", "psnr", "lpips", "fvd", "kvd")
 PROFILES = {
     "ssim": ("gaussian", "skimage-legacy"),
-    "psnr": ("frame", "mean-mse"),
+    "psnr": ("frame", "mean-mse", "channel-mean"),
     "lpips": ("alex-v0.1", "vgg-v0.1"),
     "fvd": ("tf", "videogpt"),
 }

@@ -42,10 +42,15 @@ Trajectory statistics (``locate_digits``, ``w1_per_frame``, ``velocities``, ``bo
     overlapping digits included (tests). True futures' positions come from their trajectories.
     Per predicted frame: the 1-D Wasserstein distance between the model's and the true positions
     (top-left corners) of each digit and axis, averaged, in pixels: SVG's Figure 5 as a number.
-    The same for velocities ``p[t] - p[t-1]`` (px / frame). After a wall touch (a coordinate at 0 or
-    31 at frame t), the velocity ``p[t+1] - p[t]`` is split into the component away from the wall
-    and the one along it; the mean of their Wasserstein distances is the bounce-velocity distance.
-    The same detector reads both sets.
+    The same for velocities ``p[t] - p[t-1]`` (px / frame), every frame: the velocity W1. After a
+    wall touch (a coordinate at 0 or 31 at frame t), the velocity ``p[t+1] - p[t]`` is split into
+    the component away from the wall and the one along it; the mean of their Wasserstein distances
+    is the bounce-velocity W1, a separate number. The same detector reads both sets. It is defined
+    where the true futures touch a wall (the same contexts for every model) and averaged over those.
+    Where they do and the model's samples never do, the missing bounce counts as a bounce that
+    leaves the wall at velocity 0, away and along (the score of digits that reach the wall and stay,
+    as copy-last's): never bouncing is scored, not left out, so a model that never bounces is not
+    averaged over easier contexts.
 
     ``*_reference`` values are the same statistics with a second, independent set of K true
     futures (futures K..2K-1 of the truth stream) in place of the model: the sampling-noise floor a
@@ -92,6 +97,7 @@ from vbench.data.smmnist import (
 
 __all__ = [
     "DISTANCES",
+    "LABELS",
     "TRUTH_STREAM",
     "TruthConfig",
     "bounce_velocity_w1",
@@ -503,14 +509,18 @@ def bounce_velocity_w1(model_positions: np.ndarray, true_positions: np.ndarray,
     """Wall-touch velocity statistics of model vs truth (``wall_velocities`` of each set).
 
     ``w1``: mean of the Wasserstein-1 distances (px / frame) of the normal and of the tangential
-    components (NaN when either set has no touch); ``model_rate`` / ``true_rate``: touches per
-    sample (a model that never reaches the walls shows there).
+    components; NaN when the true futures never touch a wall (nothing to score, whatever the model),
+    and, when the model never does, the distance of a zero velocity (module docstring: a missing
+    bounce leaves the wall at velocity 0). ``model_rate`` / ``true_rate``: touches per sample.
     """
     mn, mt = wall_velocities(model_positions, limit)
     tn, tt = wall_velocities(true_positions, limit)
-    w1 = (0.5 * (wasserstein_distance(mn, tn) + wasserstein_distance(mt, tt))
-          if mn.size and tn.size else math.nan)
-    return {"w1": float(w1), "model_rate": mn.size / len(model_positions), "true_rate": tn.size / len(true_positions)}
+    rates = {"model_rate": mn.size / len(model_positions), "true_rate": tn.size / len(true_positions)}
+    if not tn.size:
+        return {"w1": math.nan, **rates}
+    if not mn.size:   # a missing bounce: nothing leaves the wall
+        mn = mt = np.zeros(1)
+    return {"w1": float(0.5 * (wasserstein_distance(mn, tn) + wasserstein_distance(mt, tt))), **rates}
 
 
 # --------------------------------------------------------------------------------------------
@@ -601,6 +611,13 @@ def truth_video_scores(samples: Tensor | np.ndarray, video_index: int, digits: n
     return out
 
 
+# What every report calls the truth scores. The two velocity W1s are different quantities: every
+# predicted frame's velocity, and the velocity leaving a wall after a touch.
+LABELS = {"coverage": "coverage", "precision": "precision", "position_w1": "position W1",
+          "velocity_w1": "velocity W1 (all frames)", "bounce_velocity_w1": "bounce-velocity W1 (after wall touches)",
+          "fvd": "conditional FVD", "kvd": "conditional KVD"}
+UNITS = {"position_w1": "px", "velocity_w1": "px/frame", "bounce_velocity_w1": "px/frame"}
+
 HIGHER_IS_BETTER = {"coverage": True, "precision": True, "position_w1": False, "velocity_w1": False,
                     "bounce_velocity_w1": False, "fvd": False, "kvd": False}
 
@@ -620,7 +637,8 @@ def summarize_truth(per_video: Sequence[dict[str, Any]], config: TruthConfig | N
     Scalars (coverage, precision, bounce_velocity_w1, fvd, kvd): ``{"mean", "videos", "per_video",
     "higher_is_better"}``; the mean is over the videos where the value is defined ("videos" of
     them): coverage and precision are undefined where all K true futures coincide, the bounce
-    velocity distance where model or truth never touches a wall. Per-frame statistics
+    velocity W1 where the true futures never touch a wall (the same videos for every model;
+    ``"missed"``: on how many of them the model's samples never touch one). Per-frame statistics
     (position_w1, velocity_w1) add ``"per_frame"`` ``[T]`` (mean over videos) and the simulator's
     own noise floor, ``"reference_mean"`` / ``"reference_per_frame"``.
     """
@@ -637,6 +655,8 @@ def summarize_truth(per_video: Sequence[dict[str, Any]], config: TruthConfig | N
             config.k, int(per_video[0]["num_samples"]), config.neighbours)
     out["bounce_velocity_w1"]["reference_mean"] = _scalar(
         [v["bounce_velocity_w1_reference"] for v in per_video], False)["mean"]
+    out["bounce_velocity_w1"]["missed"] = sum(v["wall_touches_model"] == 0 < v["wall_touches_true"]
+                                              for v in per_video)
     for name in ("position_w1", "velocity_w1"):
         curves = np.stack([v[name] for v in per_video])  # [V, T]
         refs = np.stack([v[f"{name}_reference"] for v in per_video])  # [V, T]

@@ -19,8 +19,9 @@ def frame_metric(name: str, profile: str, device: torch.device | str = "cpu") ->
     """The per-frame scoring function of `name` under `profile` (inputs float in [0, 1])."""
     if name == "ssim":
         return lambda pred, target: ssim(pred, target, data_range=1.0, profile=profile)
-    if name == "psnr":   # both profiles store per-frame PSNR; `mean-mse` differs only in aggregation
-        return lambda pred, target: psnr(pred, target, data_range=1.0)
+    if name == "psnr":   # `mean-mse` stores the `frame` PSNR and differs only in aggregation
+        per_channel = profile == "channel-mean"
+        return lambda pred, target: psnr(pred, target, data_range=1.0, per_channel=per_channel)
     if name == "lpips":
         from vbench.metrics.lpips import PROFILE_NETS, shared_lpips
         return shared_lpips(PROFILE_NETS[profile], torch.device(device))

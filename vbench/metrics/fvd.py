@@ -154,8 +154,12 @@ def _as_videos(videos: object, name: str) -> Tensor:
     return x
 
 
-def _device_key(device: torch.device | str | None) -> torch.device:
+def device_key(device: torch.device | str | None) -> torch.device:
+    """`device` as a tensor on it reports it, so that one device gives one key: `cuda` gets the
+    current index (a `cuda:0` tensor's device never equals `torch.device("cuda")`), `cpu:N` none."""
     d = torch.device("cpu" if device is None else device)
+    if d.type == "cpu":
+        return torch.device("cpu")
     if d.type == "cuda" and d.index is None:
         d = torch.device("cuda", torch.cuda.current_device())
     return d
@@ -168,7 +172,7 @@ def _i3d_on(device: torch.device) -> I3D:
 
 def get_i3d(device: torch.device | str | None = None) -> I3D:
     """The pretrained I3D on ``device`` (None: CPU), built once per device and then reused."""
-    return _i3d_on(_device_key(device))
+    return _i3d_on(device_key(device))
 
 
 def i3d_features(

@@ -3,7 +3,11 @@
 Conventions (every one of them changes the number):
 
 - One score per frame: the MSE is the mean over C, H and W of one frame pair, never pooled over
-  the batch (torchmetrics pools over the whole set unless told otherwise).
+  the batch (torchmetrics pools over the whole set unless told otherwise). That is SAVP's and
+  ``tf.image.psnr``'s PSNR. ``per_channel=True`` instead takes each channel's PSNR and averages
+  them, as SVG's evaluation (``eval_seq``, a skimage PSNR per channel) and SRVP do; the two agree
+  on grey frames and differ on RGB (the mean of logs is at most the log of the mean: the
+  per-channel mean is never below the pooled PSNR).
 - ``psnr = 10 * log10(data_range**2 / mse)`` with an explicit ``data_range`` (default 1.0, for
   frames in [0, 1]); nothing is inferred from the data.
 - Identical frames (MSE 0) would give +inf, which poisons every mean it enters. The MSE is
@@ -63,12 +67,16 @@ def _frames_per_chunk(frame_values: int) -> int:
     return max(1, _CHUNK_VALUES // max(1, frame_values))
 
 
-def mse(pred: Tensor, target: Tensor) -> Tensor:
+def mse(pred: Tensor, target: Tensor, per_channel: bool = False) -> Tensor:
     """Mean squared error of each frame pair: float ``[N, C, H, W]`` x 2 -> float64 ``[N]``.
 
-    The mean is over C, H and W; the difference is taken in float64.
+    The mean is over C, H and W (with ``per_channel``: over H and W, float64 ``[N, C]``); the
+    difference is taken in float64.
     """
     check_frame_pair(pred, target)
+    if per_channel:   # every channel a grey frame of its own
+        n, c, h, w = pred.shape
+        return mse(pred.reshape(n * c, 1, h, w), target.reshape(n * c, 1, h, w)).view(n, c)   # [N, C]
     if pred.shape[0] == 0:
         return torch.zeros(0, dtype=torch.float64, device=pred.device)
     if pred.device.type == "cpu":
@@ -95,17 +103,19 @@ def _mse_compiled(pred: Tensor, target: Tensor) -> Tensor:
                            cpu_kernels.as_array(target.flatten(1), dtype))            # [N]
 
 
-def psnr(pred: Tensor, target: Tensor, data_range: float = 1.0) -> Tensor:
+def psnr(pred: Tensor, target: Tensor, data_range: float = 1.0, per_channel: bool = False) -> Tensor:
     """PSNR of each frame pair in dB: float ``[N, C, H, W]`` x 2 -> float64 ``[N]``.
 
     ``10 * log10(data_range**2 / max(mse, MSE_FLOOR * data_range**2))``: equal to
     ``skimage.metrics.peak_signal_noise_ratio(target, pred, data_range=data_range)`` per frame,
-    except that identical frames give ``PSNR_CAP_DB`` (100 dB) instead of +inf.
+    except that identical frames give ``PSNR_CAP_DB`` (100 dB) instead of +inf. With
+    ``per_channel``, the mean over channels of that PSNR taken per channel (each channel capped).
     Symmetric in its two arguments.
     """
     data_range = check_data_range(data_range)
-    normalised = mse(pred, target) / data_range**2                  # [N] MSE in units of range^2
-    return -10.0 * torch.log10(normalised.clamp_min(MSE_FLOOR))     # [N]
+    normalised = mse(pred, target, per_channel) / data_range**2     # [N] or [N, C]: MSE in units of range^2
+    db = -10.0 * torch.log10(normalised.clamp_min(MSE_FLOOR))       # [N] or [N, C]
+    return db.mean(dim=1) if per_channel else db                    # [N]
 
 
 def psnr_of_mean_mse(per_frame_psnr: Tensor, data_range: float = 1.0) -> Tensor:

@@ -5,12 +5,12 @@ interval over test videos. Set metrics (FVD, KVD): mean ± std over trials and t
 of the expected score at the run's number of videos (stored by the run, or recomputed from its I3D
 features in the store for older runs). Diversity (mean pairwise LPIPS between samples) when a run's
 summary holds `"diversity": {"profile", "mean", "per_video"}`; no arrow, since more diverse is not
-by itself better. Truth scores of SM-MNIST suites (summary
-`"truth"`, vbench.truth): coverage, precision, position W1 and bounce-velocity W1, each the mean
-over test videos with its bootstrap interval, beside what a perfect model gets (coverage) or the
+by itself better. Truth scores of SM-MNIST suites (summary `"truth"`, vbench.truth): coverage,
+precision, position W1 and bounce-velocity W1 (labelled as vbench.truth.LABELS names them), each the
+mean over test videos with its bootstrap interval, beside what a perfect model gets (coverage) or the
 simulator's own noise floor (W1s). Only runs of one protocol are ranked (vbench.protocol: the newest
-standard run's: suite version, data, test videos, samples, selection, profiles, FVD set), by the suite's
-first metric; every other ranked row is compared with the top row by a paired bootstrap of the
+standard run's: suite version, data, test videos, samples, selection, profiles, FVD set), by the
+suite's first metric; every other ranked row is compared with the top row by a paired bootstrap of the
 per-video difference on the same test videos. Runs with overrides or of another protocol are listed
 apart, unranked, each with why.
 """
@@ -24,9 +24,9 @@ import numpy as np
 from vbench.protocol import is_standard, protocol_key, protocol_of, why_apart
 from vbench.stats import DEFAULT_RESAMPLES, Interval, bootstrap_ci, paired_bootstrap, set_distance_interval
 from vbench.store import RunRecord
+from vbench.truth import LABELS
 
-TRUTH_COLUMNS = {"coverage": "coverage", "precision": "precision", "position_w1": "position W1",
-                 "bounce_velocity_w1": "bounce velocity W1"}   # summary["truth"] key -> column label
+TRUTH_COLUMNS = {name: LABELS[name] for name in ("coverage", "precision", "position_w1", "bounce_velocity_w1")}
 ARROWS = {True: "↑", False: "↓"}
 EMPTY = {"value": None, "ci": None, "mean": None, "mean_ci": None}   # a metric the run does not have
 

@@ -20,6 +20,7 @@ from vbench.report.leaderboard import set_interval
 from vbench.report.strips import write_gif, write_png
 from vbench.stats import DEFAULT_RESAMPLES, bootstrap_ci, bootstrap_ci_columns, set_interval_meaning
 from vbench.store import TRUTH_PREFIX, RunRecord
+from vbench.truth import LABELS, UNITS
 
 
 def score_rows(metrics: dict[str, Any], resamples: int = DEFAULT_RESAMPLES,
@@ -64,9 +65,7 @@ def curves(run: RunRecord, scores: dict[str, np.ndarray], resamples: int = DEFAU
     return charts
 
 
-TRUTH_SCORES = {"coverage": "coverage", "precision": "precision", "position_w1": "position W1 (px)",
-                "velocity_w1": "velocity W1 (px/frame)", "bounce_velocity_w1": "bounce velocity W1 (px/frame)",
-                "fvd": "conditional FVD", "kvd": "conditional KVD"}
+TRUTH_SCORES = {name: label + (f" [{UNITS[name]}]" if name in UNITS else "") for name, label in LABELS.items()}
 
 
 def truth_rows(truth: dict[str, Any] | None, resamples: int = DEFAULT_RESAMPLES) -> list[dict[str, Any]]:
@@ -85,7 +84,7 @@ def truth_rows(truth: dict[str, Any] | None, resamples: int = DEFAULT_RESAMPLES)
     return rows
 
 
-TRUTH_CURVES = {"position_w1": "POSITION W1 ↓ (px)", "velocity_w1": "VELOCITY W1 ↓ (px/frame)"}
+TRUTH_CURVES = {name: f"{LABELS[name].upper()} ↓ [{UNITS[name]}]" for name in ("position_w1", "velocity_w1")}
 
 
 def truth_curves(run: RunRecord, scores: dict[str, np.ndarray],
