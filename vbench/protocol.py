@@ -22,6 +22,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from vbench.metric_registry import set_metric_names
+
 # protocol settings a run can change from its suite's (--limit, --samples, and where a run records them
 # under manifest["overrides"], selection and profiles) -> how the page names them
 SETTINGS = {"videos": "test videos", "samples": "samples per video", "selection": "selection",
@@ -48,7 +50,8 @@ def fingerprint(digests: Sequence[str]) -> str:
 
 
 def wants_fvd(suite: dict[str, Any]) -> bool:
-    return "fvd" in suite["metrics"] or "kvd" in suite["metrics"]
+    """Does the suite (a dict as stored in manifests) score set metrics (FVD, KVD)?"""
+    return any(m in set_metric_names() for m in suite["metrics"])
 
 
 def data_record(suite: dict[str, Any], clips: Any) -> dict[str, Any]:

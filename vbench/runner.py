@@ -141,7 +141,7 @@ class _Scorer:
     def __init__(self, suite: Suite, device: torch.device, num_samples: int, digits: np.ndarray | None = None):
         self.suite = suite
         self.metrics = {m: frame_metric(m, suite.profiles.get(m), device) for m in suite.frame_metrics}
-        self.wants_fvd = any(m in suite.metrics for m in ("fvd", "kvd"))
+        self.wants_fvd = bool(suite.set_metrics)
         self.fvd_samples = min(suite.fvd_trials, num_samples)
         self.num_samples = num_samples
         self.device = device
@@ -542,7 +542,7 @@ def _set_metrics(store: Store, run_id: str, suite: Suite, clips: np.ndarray,
                  device: torch.device, progress: bool) -> dict[str, Any]:
     """FVD / KVD per trial (trial t: sample t of each of the first fvd_videos videos), mean, std and the
     jackknife interval of the expected score at n videos (vbench.stats.set_distance_interval)."""
-    from vbench.metrics.frechet import frechet_distance, kernel_distance
+    from vbench.metric_registry import METRICS, profile_key
     from vbench.stats import set_distance_interval, set_interval_record
     n = min(suite.fvd_videos, len(clips))
     if n < 2:
@@ -551,13 +551,13 @@ def _set_metrics(store: Store, run_id: str, suite: Suite, clips: np.ndarray,
     fake = fake[:n].astype(np.float64)                                       # [n, K, 400]
     real = _real_features(store, suite, clips[:n], device, progress)         # [n, 400]
     out: dict[str, Any] = {}
-    for metric, distance in (("fvd", frechet_distance), ("kvd", kernel_distance)):
-        if metric not in suite.metrics:
-            continue
+    for metric in suite.set_metrics:
+        distance = METRICS[metric].distance
         trials = [float(distance(real, fake[:, k])) for k in range(fake.shape[1])]
         mean = float(np.mean(trials))
         interval = set_distance_interval(real, fake, distance, mean)
-        out[metric] = {"profile": suite.profiles["fvd"], "higher_is_better": False, "trials": trials,
+        out[metric] = {"profile": suite.profiles[profile_key(metric)],
+                       "higher_is_better": METRICS[metric].higher_is_better, "trials": trials,
                        "mean": mean, "std": float(np.std(trials)), "videos": n,
                        "interval": set_interval_record(interval, metric, n)}
     return out

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from vbench.metric_registry import METRICS
 from vbench.metrics.psnr import psnr_of_mean_mse
 
-HIGHER_IS_BETTER = {"ssim": True, "psnr": True, "lpips": False, "fvd": False, "kvd": False}
 
 
 def video_scores(per_frame: np.ndarray, metric: str, profile: str | None) -> np.ndarray:
@@ -27,7 +27,7 @@ def video_scores(per_frame: np.ndarray, metric: str, profile: str | None) -> np.
 def best_sample(per_frame: np.ndarray, metric: str, profile: str | None) -> np.ndarray:
     """[V, S, T] -> [V] index of the best sample of each video (first one on ties)."""
     per_sample = video_scores(per_frame, metric, profile)               # [V, S]
-    return per_sample.argmax(axis=1) if HIGHER_IS_BETTER[metric] else per_sample.argmin(axis=1)
+    return per_sample.argmax(axis=1) if METRICS[metric].higher_is_better else per_sample.argmin(axis=1)
 
 
 def chosen_samples(scores: dict[str, np.ndarray], selection: str,
@@ -51,7 +51,7 @@ def summarize_metric(per_frame: np.ndarray, chosen: np.ndarray, metric: str,
     mean_videos = video_scores(per_frame, metric, profile).mean(axis=1)  # [V]
     return {
         "profile": profile,
-        "higher_is_better": HIGHER_IS_BETTER[metric],
+        "higher_is_better": METRICS[metric].higher_is_better,
         "best": {"mean": float(best_videos.mean()),
                  "per_frame": best_frames.mean(axis=0).tolist(),
                  "per_video": best_videos.tolist(),

@@ -27,20 +27,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from vbench.errors import SuiteError
+from vbench.metric_registry import FEATURES_PROFILE, METRICS, is_set_metric
 
 if TYPE_CHECKING:
     from vbench.truth import TruthConfig
 
 SUITES_DIR = Path(__file__).parent / "suites"
 
-METRICS = ("ssim", "psnr", "lpips", "fvd", "kvd")
-PROFILES = {
-    "ssim": ("gaussian", "skimage-legacy"),
-    "psnr": ("frame", "mean-mse", "channel-mean"),
-    "lpips": ("alex-v0.1", "vgg-v0.1"),
-    "fvd": ("tf", "videogpt"),
-}
-DEFAULT_PROFILES = {metric: choices[0] for metric, choices in PROFILES.items()}
 FVD_FRAMES = ("context+predicted", "predicted")
 TASKS = ("prediction", "generation")
 TRUTH_DATASETS = ("smmnist", "smmnist-mini")   # where the harness owns the simulator
@@ -85,7 +78,12 @@ class Suite:
     @property
     def frame_metrics(self) -> tuple[str, ...]:
         """Metrics scored per predicted frame (everything but the set-level FVD/KVD)."""
-        return tuple(m for m in self.metrics if m not in ("fvd", "kvd"))
+        return tuple(m for m in self.metrics if not is_set_metric(m))
+
+    @property
+    def set_metrics(self) -> tuple[str, ...]:
+        """Distances between sets of clips' I3D features (FVD, KVD)."""
+        return tuple(m for m in self.metrics if is_set_metric(m))
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -191,20 +189,22 @@ def parse_suite(data: Any, source: str = "<suite>") -> Suite:
     profiles = data["profiles"]
     if not isinstance(profiles, dict):
         raise fail("profiles", "must be a mapping of metric to profile name")
+    with_profiles = [name for name, spec in METRICS.items() if spec.profiles]
     for metric, profile in profiles.items():
-        if metric not in PROFILES:
-            raise fail("profiles", f"'{metric}' has no profiles; metrics with profiles: {', '.join(PROFILES)}")
-        if profile not in PROFILES[metric]:
-            raise fail("profiles", f"unknown {metric} profile '{profile}'; known: {', '.join(PROFILES[metric])}")
+        if metric not in with_profiles:
+            raise fail("profiles", f"'{metric}' has no profiles; metrics with profiles: {', '.join(with_profiles)}")
+        if profile not in METRICS[metric].profiles:
+            raise fail("profiles", f"unknown {metric} profile '{profile}'; known: "
+                                   f"{', '.join(METRICS[metric].profiles)}")
     # Every metric's profile is explicit in the stored suite, defaults filled in.
-    profiles = {m: profiles.get(m, DEFAULT_PROFILES[m]) for m in metrics if m in PROFILES}
-    if "kvd" in metrics:
-        profiles.setdefault("fvd", DEFAULT_PROFILES["fvd"])
+    profiles = {m: profiles.get(m, METRICS[m].profiles[0]) for m in metrics if METRICS[m].profiles}
+    if any(is_set_metric(m) for m in metrics):       # every set metric reads the same I3D features
+        profiles.setdefault(FEATURES_PROFILE, METRICS[FEATURES_PROFILE].profiles[0])
 
     if generation:
         if data.get("truth") is not None:
             raise fail("truth", "truth scores compare predictions with true futures; a generation suite has none")
-        if set(metrics) - {"fvd", "kvd"}:
+        if not all(is_set_metric(m) for m in metrics):
             raise fail("metrics", "a generation suite scores sets only: fvd and/or kvd (generated videos have no "
                                   "true counterpart for per-frame metrics)")
         if data["fvd_frames"] != "predicted":
@@ -214,21 +214,22 @@ def parse_suite(data: Any, source: str = "<suite>") -> Suite:
                                      "trial t generates sample t of every video")
 
     selection = data["selection"]
-    frame_metrics = [m for m in metrics if m not in ("fvd", "kvd")]
+    frame_metrics = [m for m in metrics if not is_set_metric(m)]
+    with_sets = len(frame_metrics) < len(metrics)
     if selection != "per-metric":
         by = selection.removeprefix("by:")
         if not selection.startswith("by:") or by not in frame_metrics:
             raise fail("selection", "must be 'per-metric' or 'by:<metric>' naming one of the suite's "
                                     f"per-frame metrics ({', '.join(frame_metrics) or 'none'})")
-    if ("fvd" in metrics or "kvd" in metrics) and data["fvd_videos"] > data["num_videos"]:
+    if with_sets and data["fvd_videos"] > data["num_videos"]:
         raise fail("fvd_videos", f"exceeds num_videos ({data['num_videos']}); sets are never padded")
-    if ("fvd" in metrics or "kvd" in metrics) and data["fvd_trials"] > data["num_samples"]:
+    if with_sets and data["fvd_trials"] > data["num_samples"]:
         raise fail("fvd_trials", f"exceeds num_samples ({data['num_samples']}): trial t scores sample t of every video")
     if not frame_metrics and data["fvd_videos"] != data["num_videos"]:
         raise fail("fvd_videos", f"must equal num_videos ({data['num_videos']}) in a suite with only set metrics: "
                                  "the other test videos would be predicted and never scored")
     frames_in_fvd = data["predicted_frames"] + (data["context_frames"] if data["fvd_frames"] == "context+predicted" else 0)
-    if ("fvd" in metrics or "kvd" in metrics) and frames_in_fvd < 10:
+    if with_sets and frames_in_fvd < 10:
         raise fail("fvd_frames", f"FVD needs at least 10 frames per clip, this suite gives {frames_in_fvd}")
 
     references = data.get("references", [])
@@ -272,7 +273,7 @@ def _parse_truth(data: dict[str, Any], profiles: dict[str, str], source: str) ->
             raise SuiteError(f"{source}: key 'truth.{key}': must be {what} (got {value!r})")
     if data["channels"] != 1:
         raise SuiteError(f"{source}: key 'truth': SM-MNIST is grey, the suite must have channels 1")
-    values = {"fvd_profile": profiles.get("fvd", DEFAULT_PROFILES["fvd"]), "fvd_frames": data["fvd_frames"], **truth}
+    values = {"fvd_profile": profiles.get(FEATURES_PROFILE, METRICS[FEATURES_PROFILE].profiles[0]), "fvd_frames": data["fvd_frames"], **truth}
     from vbench.truth import TruthConfig    # here, not at the top: it loads torch, which other suites never need
     try:
         config = TruthConfig(**values)

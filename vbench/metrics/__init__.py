@@ -16,16 +16,12 @@ FrameMetric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]   # ([N,C,H,W
 
 
 def frame_metric(name: str, profile: str, device: torch.device | str = "cpu") -> FrameMetric:
-    """The per-frame scoring function of `name` under `profile` (inputs float in [0, 1])."""
-    if name == "ssim":
-        return lambda pred, target: ssim(pred, target, data_range=1.0, profile=profile)
-    if name == "psnr":   # `mean-mse` stores the `frame` PSNR and differs only in aggregation
-        per_channel = profile == "channel-mean"
-        return lambda pred, target: psnr(pred, target, data_range=1.0, per_channel=per_channel)
-    if name == "lpips":
-        from vbench.metrics.lpips import PROFILE_NETS, shared_lpips
-        return shared_lpips(PROFILE_NETS[profile], torch.device(device))
-    raise ValueError(f"'{name}' is not a per-frame metric; per-frame metrics: ssim, psnr, lpips")
+    """The per-frame scoring function of `name` under `profile` (inputs float in [0, 1]), as
+    vbench.metric_registry builds it."""
+    from vbench.metric_registry import METRICS, frame_metric_names
+    if name not in frame_metric_names():
+        raise ValueError(f"'{name}' is not a per-frame metric; per-frame metrics: {', '.join(frame_metric_names())}")
+    return METRICS[name].build(profile, device)
 
 
 def __getattr__(name: str) -> Any:

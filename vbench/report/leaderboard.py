@@ -81,9 +81,8 @@ def set_interval(metric: str, summary: dict[str, Any],
     n, trials = summary["videos"], len(summary["trials"])
     if n < 2 or real.shape[0] < n or fake.shape[0] < n or fake.shape[1] < trials:
         return None
-    from vbench.metrics.frechet import frechet_distance, kernel_distance
-    distance = frechet_distance if metric == "fvd" else kernel_distance
-    return set_distance_interval(real[:n], fake[:n, :trials], distance, summary["mean"])
+    from vbench.metric_registry import METRICS
+    return set_distance_interval(real[:n], fake[:n, :trials], METRICS[metric].distance, summary["mean"])
 
 
 def _cell(column: dict[str, Any], run: RunRecord, resamples: int,
