@@ -8,6 +8,7 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
+from typing import Any
 
 from vbench.errors import VBenchError
 from vbench.interrupts import Interrupted
@@ -61,7 +62,16 @@ def _add_run_args(parser: argparse.ArgumentParser, model_required: bool) -> None
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vbench", description="Evaluate stochastic video prediction models.")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_scoring_commands(sub)
+    _add_train_command(sub)
+    _add_store_commands(sub)
+    _add_tool_commands(sub)
+    _add_debug(parser)
+    return parser
 
+
+def _add_scoring_commands(sub: Any) -> None:
+    """run and check."""
     p = sub.add_parser("run", help="score a model on a suite and store the result")
     _add_run_args(p, model_required=True)
     p.add_argument("--samples", type=int, help="samples per test video (overrides the suite; recorded)")
@@ -87,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--update", action="store_true", help="write the run's scores as the new reference")
     p.add_argument("--reason", help="why the reference changes (required with --update; recorded)")
 
+
+def _add_train_command(sub: Any) -> None:
     p = sub.add_parser("train", help="train a bundled baseline on a suite's training split")
     p.add_argument("--model", required=True,
                    help=f"trainable bundled model (see `vbench ls models`): {', '.join(trainable())}")
@@ -105,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-every", type=int, default=500, help="steps between checkpoints")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+
+def _add_store_commands(sub: Any) -> None:
+    """ls, show, rm, validate, export and report."""
     p = sub.add_parser("ls", help="list suites, models or runs")
     p.add_argument("what", choices=["suites", "models", "runs"])
     _add_store(p)
@@ -135,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_resamples(p)
     _add_store(p)
 
+
+def _add_tool_commands(sub: Any) -> None:
+    """parity and data."""
     p = sub.add_parser("parity", help="compare our metric networks with their reference implementations")
     parity_sub = p.add_subparsers(dest="parity_command", required=True)
     q = parity_sub.add_parser("fvd", help="TF-Hub Kinetics-400 I3D vs ours on the same seeded clips "
@@ -156,8 +174,6 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--data-root")
     q = data_sub.add_parser("download", help="where to get a dataset's original files (vbench never downloads)")
     q.add_argument("name")
-    _add_debug(parser)
-    return parser
 
 
 def _run_from_args(args: argparse.Namespace) -> str:

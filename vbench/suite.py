@@ -22,7 +22,7 @@ import dataclasses
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
@@ -156,6 +156,22 @@ def parse_suite(data: Any, source: str = "<suite>") -> Suite:
     def fail(key: str, why: str) -> SuiteError:
         return SuiteError(f"{source}: key '{key}': {why} (got {data[key]!r})")
 
+    _check_scalars(data, fail)
+    metrics = _checked_metrics(data, fail)
+    profiles = _checked_profiles(data, metrics, fail)
+    _check_sets_and_selection(data, metrics, fail)
+    references, description = _checked_extras(data, source, fail)
+    values = {k: data[k] for k in _FIELDS if k in data}
+    values.update(metrics=tuple(metrics), profiles=profiles, references=tuple(references),
+                  description=description.strip(), truth=_parse_truth(data, profiles, source))
+    return Suite(**values)
+
+
+Fail = Callable[[str, str], SuiteError]      # (key, why) -> the error naming the file, the key and its value
+
+
+def _check_scalars(data: dict[str, Any], fail: Fail) -> None:
+    """Integers, strings, the task, channels and FVD frames; generation suites have no context."""
     for key in _INT_KEYS:
         if not isinstance(data[key], int) or isinstance(data[key], bool):
             raise fail(key, "must be an integer")
@@ -177,6 +193,9 @@ def parse_suite(data: Any, source: str = "<suite>") -> Suite:
     if data["fvd_frames"] not in FVD_FRAMES:
         raise fail("fvd_frames", f"must be one of {', '.join(FVD_FRAMES)}")
 
+
+def _checked_metrics(data: dict[str, Any], fail: Fail) -> list[str]:
+    """Metric names from the registry, each once; a generation suite scores sets only."""
     metrics = data["metrics"]
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
         raise fail("metrics", "must be a non-empty list of metric names")
@@ -185,23 +204,7 @@ def parse_suite(data: Any, source: str = "<suite>") -> Suite:
         raise fail("metrics", f"unknown metric {', '.join(bad)}; known: {', '.join(METRICS)}")
     if len(set(metrics)) != len(metrics):
         raise fail("metrics", "lists a metric twice")
-
-    profiles = data["profiles"]
-    if not isinstance(profiles, dict):
-        raise fail("profiles", "must be a mapping of metric to profile name")
-    with_profiles = [name for name, spec in METRICS.items() if spec.profiles]
-    for metric, profile in profiles.items():
-        if metric not in with_profiles:
-            raise fail("profiles", f"'{metric}' has no profiles; metrics with profiles: {', '.join(with_profiles)}")
-        if profile not in METRICS[metric].profiles:
-            raise fail("profiles", f"unknown {metric} profile '{profile}'; known: "
-                                   f"{', '.join(METRICS[metric].profiles)}")
-    # Every metric's profile is explicit in the stored suite, defaults filled in.
-    profiles = {m: profiles.get(m, METRICS[m].profiles[0]) for m in metrics if METRICS[m].profiles}
-    if any(is_set_metric(m) for m in metrics):       # every set metric reads the same I3D features
-        profiles.setdefault(FEATURES_PROFILE, METRICS[FEATURES_PROFILE].profiles[0])
-
-    if generation:
+    if data["task"] == "generation":
         if data.get("truth") is not None:
             raise fail("truth", "truth scores compare predictions with true futures; a generation suite has none")
         if not all(is_set_metric(m) for m in metrics):
@@ -212,7 +215,29 @@ def parse_suite(data: Any, source: str = "<suite>") -> Suite:
         if data["fvd_trials"] != data["num_samples"]:
             raise fail("fvd_trials", f"must equal num_samples ({data['num_samples']}) in a generation suite: "
                                      "trial t generates sample t of every video")
+    return metrics
 
+
+def _checked_profiles(data: dict[str, Any], metrics: list[str], fail: Fail) -> dict[str, str]:
+    """Every metric's profile, explicit in the stored suite, defaults filled in from the registry."""
+    profiles = data["profiles"]
+    if not isinstance(profiles, dict):
+        raise fail("profiles", "must be a mapping of metric to profile name")
+    with_profiles = [name for name, spec in METRICS.items() if spec.profiles]
+    for metric, profile in profiles.items():
+        if metric not in with_profiles:
+            raise fail("profiles", f"'{metric}' has no profiles; metrics with profiles: {', '.join(with_profiles)}")
+        if profile not in METRICS[metric].profiles:
+            raise fail("profiles", f"unknown {metric} profile '{profile}'; known: "
+                                   f"{', '.join(METRICS[metric].profiles)}")
+    profiles = {m: profiles.get(m, METRICS[m].profiles[0]) for m in metrics if METRICS[m].profiles}
+    if any(is_set_metric(m) for m in metrics):       # every set metric reads the same I3D features
+        profiles.setdefault(FEATURES_PROFILE, METRICS[FEATURES_PROFILE].profiles[0])
+    return profiles
+
+
+def _check_sets_and_selection(data: dict[str, Any], metrics: list[str], fail: Fail) -> None:
+    """Selection names a per-frame metric; FVD sets are never padded and have at least 10 frames."""
     selection = data["selection"]
     frame_metrics = [m for m in metrics if not is_set_metric(m)]
     with_sets = len(frame_metrics) < len(metrics)
@@ -228,10 +253,13 @@ def parse_suite(data: Any, source: str = "<suite>") -> Suite:
     if not frame_metrics and data["fvd_videos"] != data["num_videos"]:
         raise fail("fvd_videos", f"must equal num_videos ({data['num_videos']}) in a suite with only set metrics: "
                                  "the other test videos would be predicted and never scored")
-    frames_in_fvd = data["predicted_frames"] + (data["context_frames"] if data["fvd_frames"] == "context+predicted" else 0)
-    if with_sets and frames_in_fvd < 10:
-        raise fail("fvd_frames", f"FVD needs at least 10 frames per clip, this suite gives {frames_in_fvd}")
+    in_fvd = data["predicted_frames"] + (data["context_frames"] if data["fvd_frames"] == "context+predicted" else 0)
+    if with_sets and in_fvd < 10:
+        raise fail("fvd_frames", f"FVD needs at least 10 frames per clip, this suite gives {in_fvd}")
 
+
+def _checked_extras(data: dict[str, Any], source: str, fail: Fail) -> tuple[list[dict], str]:
+    """(references, description); the optional data keys; a folder suite names its folder."""
     references = data.get("references", [])
     if not isinstance(references, list) or not all(isinstance(r, dict) for r in references):
         raise SuiteError(f"{source}: key 'references': must be a list of mappings")
@@ -246,11 +274,7 @@ def parse_suite(data: Any, source: str = "<suite>") -> Suite:
         raise fail("clip_stride", "must be a non-negative integer (0: the clip length)")
     if data["dataset"] == "folder" and not data.get("data_path"):
         raise SuiteError(f"{source}: dataset 'folder' needs key 'data_path' (the directory holding the videos)")
-
-    values = {k: data[k] for k in _FIELDS if k in data}
-    values.update(metrics=tuple(metrics), profiles=profiles, references=tuple(references),
-                  description=description.strip(), truth=_parse_truth(data, profiles, source))
-    return Suite(**values)
+    return references, description
 
 
 def _parse_truth(data: dict[str, Any], profiles: dict[str, str], source: str) -> TruthConfig | None:
