@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import REPO, write_suite
+from conftest import REPO, free_port, write_suite
 from vbench.cli import main
 from vbench.store import Store
 
@@ -80,17 +80,10 @@ def test_validation_examples_run_as_written_one_process_and_two(tmp_path):
     alone = subprocess.run([sys.executable, "validate.py"], capture_output=True, text=True, env=env, cwd=tmp_path,
                            timeout=300)
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--master_addr", "127.0.0.1", "--master_port",
-                str(_free_port()), *command[1:]]
+                str(free_port()), *command[1:]]
     two = subprocess.run(torchrun, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert alone.returncode == 0 and two.returncode == 0, alone.stderr[-2000:] + two.stderr[-2000:]
     one_scores, two_scores = (json.loads(p.stdout.strip().splitlines()[-1].replace("'", '"')) for p in (alone, two))
     assert set(one_scores) == {"fvd", "ssim"} and one_scores["fvd"] > 0
     for name in one_scores:
         assert two_scores[name] == pytest.approx(one_scores[name], rel=1e-9)
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
