@@ -16,6 +16,14 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for torchrun's rendezvous)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def write_suite(tmp_path: Path, **overrides) -> Path:
     """A small variant of smmnist-mini (per-frame metrics only unless overridden), as a user file."""
     data = yaml.safe_load((REPO / "vbench" / "suites" / "smmnist-mini.yaml").read_text())

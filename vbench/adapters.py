@@ -177,9 +177,26 @@ def import_model_class(spec: str) -> Any:
         raise ModelError(f"model '{spec}': '{target}' has no attribute '{attr}'.{hint}") from None
 
 
-def resolve_model(spec: str, model_args: dict[str, Any] | None = None, checkpoint: str | None = None) -> Any:
-    """Build a model from a short name (`copy_last`), `pkg.module:Class` or `path/model.py:Class`."""
+def model_spec(model: Any) -> str:
+    """The spec a run records for `model`: a name or spec string as given; for a model class or
+    object, its class as 'module:Class' (what `vbench run --model module:Class` records)."""
+    if isinstance(model, str):
+        return model
+    cls = model if inspect.isclass(model) else type(model)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def resolve_model(spec: Any, model_args: dict[str, Any] | None = None, checkpoint: str | None = None) -> Any:
+    """Build a model from a short name (`copy_last`), `pkg.module:Class` or `path/model.py:Class`;
+    a model class is built with `model_args`; a model object is checked and returned as it is."""
     model_args = dict(model_args or {})
+    if not isinstance(spec, str) and not inspect.isclass(spec):
+        if model_args or checkpoint is not None:
+            raise ModelError(f"model '{model_spec(spec)}': model arguments and a checkpoint are for building a "
+                             "model from its class or name; this is a model object, already built")
+        return _checked_model(spec, model_spec(spec))
+    if inspect.isclass(spec):
+        return _built(spec, model_spec(spec), model_args, checkpoint)
     if ":" not in spec:
         if spec not in MODELS:
             close = difflib.get_close_matches(spec, MODELS, n=3)
@@ -189,7 +206,11 @@ def resolve_model(spec: str, model_args: dict[str, Any] | None = None, checkpoin
         spec_target = MODELS[spec]
     else:
         spec_target = spec
-    factory = import_model_class(spec_target)
+    return _built(import_model_class(spec_target), spec, model_args, checkpoint)
+
+
+def _built(factory: Any, spec: str, model_args: dict[str, Any], checkpoint: str | None) -> Any:
+    """`factory(**model_args)` (plus checkpoint=), its arguments checked first, the model checked after."""
     if checkpoint is not None:
         model_args["checkpoint"] = checkpoint
     try:
@@ -205,6 +226,10 @@ def resolve_model(spec: str, model_args: dict[str, Any] | None = None, checkpoin
         raise
     except Exception as exc:
         raise ModelError(f"model '{spec}': constructing it failed: {type(exc).__name__}: {exc}") from exc
+    return _checked_model(model, spec)
+
+
+def _checked_model(model: Any, spec: str) -> Any:
     if not callable(getattr(model, "predict", None)) and not callable(getattr(model, "generate", None)):
         raise ModelError(f"model '{spec}': {type(model).__name__} has no predict(context, num_future, "
                          "num_samples, rng) method (nor, for an unconditional model, generate(num_videos, rng, "

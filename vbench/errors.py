@@ -26,3 +26,7 @@ class RunBusy(VBenchError):
 
 class NothingToResume(VBenchError):
     """`--resume` found no unfinished run identical to the request; the message says what differs."""
+
+
+class MetricInputError(VBenchError, ValueError):
+    """A metric function was given tensors outside its contract (type, shape, value range)."""

@@ -33,8 +33,8 @@ from tqdm import tqdm
 
 import vbench
 from vbench import distributed
-from vbench.adapters import (SampleRNG, generate_checked, model_name, negative_elbo_checked, predict_checked,
-                             resolve_model)
+from vbench.adapters import (SampleRNG, generate_checked, model_name, model_spec, negative_elbo_checked,
+                             predict_checked, resolve_model)
 from vbench.data import load_digit_source, load_test_clips
 from vbench.errors import ModelError, NothingToResume, RunBusy, VBenchError
 from vbench.interrupts import Interrupted, StopSignals
@@ -63,7 +63,7 @@ TRUTH_CURVES = ("position_w1", "position_w1_reference", "velocity_w1", "velocity
 class RunRequest:
     """What the user asked for; every field that can change a number goes into the manifest."""
     suite: str
-    model: str
+    model: Any                          # a name or spec (`vbench run --model`), or a model class or object
     checkpoint: str | None = None
     model_args: dict[str, Any] = field(default_factory=dict)
     samples: int | None = None          # override of the suite's num_samples
@@ -188,6 +188,7 @@ def run(request: RunRequest) -> str:
     if not ctx.is_main:
         request = dataclasses.replace(request, progress=False)
     model = resolve_model(request.model, request.model_args, request.checkpoint)
+    request = dataclasses.replace(request, model=model_spec(request.model))   # a class or object: "module:Class"
     name = model_name(model, request.model)
     if hasattr(model, "to"):
         model.to(device)
