@@ -240,3 +240,23 @@ def test_exports_carry_run_videos_samples_arguments_and_code(mixed_store):
     assert "\\label{tab:vbench-tiny}" in latex and "\\toprule" in latex and "\\bottomrule" in latex
     columns = re.search(r"\\begin\{tabular\}\{(\w+)\}", latex).group(1)
     assert columns == "llll" + "r" * (len(columns) - 4)                   # model, args, code, run | numbers
+
+
+def test_two_torch_models_of_one_class_with_other_weights_are_told_apart():
+    from vbench.protocol import model_weights_sha256
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(()))
+            self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+
+    a, b = Tiny(), Tiny()
+    assert model_weights_sha256(a) == model_weights_sha256(b)
+    with torch.no_grad():
+        b.scale += 1e-6
+    assert model_weights_sha256(a) != model_weights_sha256(b)
+    b.scale.data.copy_(a.scale.data)
+    b.steps += 1                                                          # buffers count too
+    assert model_weights_sha256(a) != model_weights_sha256(b)
+    assert model_weights_sha256(resolve_model("copy_last")) is None       # not a torch model

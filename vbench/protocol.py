@@ -8,7 +8,8 @@
 - `protocol_of` / `protocol_key` / `overrides_of` / `is_standard`: a run's protocol (suite name and
   version, data, test videos, samples per video, selection, metric profiles, FVD set) and whether it is
   the suite's standard one. The leaderboard ranks only runs of one standard protocol.
-- `model_code_sha256`: hash of a model's source code, so "the same code produced both" can be checked.
+- `model_code_sha256`, `model_weights_sha256`: hashes of a model's source code and of a torch model's
+  weights, so "the same code and weights produced both" can be checked.
 """
 
 from __future__ import annotations
@@ -181,3 +182,16 @@ def model_code_sha256(model: Any) -> str | None:
     files = sorted(p for p in folder.rglob("*.py")
                    if not any(part.startswith((".", "__pycache__")) for part in p.relative_to(folder).parts))
     return _sha256_files(files, folder)
+
+
+def model_weights_sha256(model: Any) -> str | None:
+    """sha256 of a torch model's state (parameters and buffers, in key order); None for other models.
+    With the code hash it tells two objects of one class apart, however their weights were set."""
+    import torch
+    if not isinstance(model, torch.nn.Module):
+        return None
+    digest = hashlib.sha256()
+    for key, tensor in model.state_dict().items():
+        digest.update(key.encode() + b"\0" + str(tensor.dtype).encode() + str(tuple(tensor.shape)).encode())
+        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()

@@ -40,7 +40,8 @@ from vbench.errors import ModelError, NothingToResume, RunBusy, VBenchError
 from vbench.interrupts import Interrupted, StopSignals
 from vbench.lease import Heartbeat, Holder, this_process
 from vbench.metrics import frame_metric
-from vbench.protocol import clip_digests, data_record, fingerprint, model_code_sha256, real_features_key
+from vbench.protocol import (clip_digests, data_record, fingerprint, model_code_sha256, model_weights_sha256,
+                             real_features_key)
 from vbench.selection import best_sample, summarize
 from vbench.store import DEFAULT_STORE, TRUTH_PREFIX, RunRecord, Store
 from vbench.suite import Suite, load_suite
@@ -116,7 +117,7 @@ def build_manifest(request: RunRequest, suite: Suite, model: Any, num_samples: i
         "suite": suite_dict,
         "model": {"spec": request.model, "name": model_name(model, request.model),
                   "args": request.model_args, "checkpoint": checkpoint,
-                  "source_sha256": model_code_sha256(model),
+                  "source_sha256": model_code_sha256(model), "weights_sha256": model_weights_sha256(model),
                   "stochastic": bool(getattr(model, "stochastic", True))},
         "num_samples": num_samples,
         "num_videos": num_videos,
