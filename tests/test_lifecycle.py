@@ -19,6 +19,7 @@ from conftest import REPO, write_suite
 from vbench.cli import main
 from vbench.errors import NothingToResume, RunBusy
 from vbench.lease import STALE_AFTER_S, Holder, holder_alive, is_abandoned, this_process
+from vbench.results import BatchScores
 from vbench.runner import RunRequest, run
 from vbench.store import Store
 
@@ -118,11 +119,11 @@ def test_a_live_run_is_not_taken_over_and_a_lost_lease_writes_nothing(tmp_path):
             store.acquire(run_id, other)
         store.conn.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time() - STALE_AFTER_S - 1, run_id))
         store.acquire(run_id, other)                              # abandoned: taken over
-        scores = {"ssim": np.zeros((1, 1, 2), np.float32)}
+        batch = BatchScores([0], {"ssim": np.zeros((1, 1, 2), np.float32)})
         with pytest.raises(RunBusy, match="no longer holds it"):
-            store.write_batch(run_id, [0], scores, holder=this_process())
+            store.write_batch(run_id, batch, holder=this_process())
         assert store.done_videos(run_id) == set()
-        store.write_batch(run_id, [0], scores, holder=other)
+        store.write_batch(run_id, batch, holder=other)
         assert store.done_videos(run_id) == {0}
 
 

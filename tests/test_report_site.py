@@ -15,6 +15,7 @@ from vbench.metrics.frechet import frechet_distance
 from vbench.protocol import real_features_key
 from vbench.report import build_site, set_features
 from vbench.report.leaderboard import leaderboard
+from vbench.results import BatchScores
 from vbench.stats import Interval, bootstrap_ci, paired_bootstrap, set_distance_interval, set_interval_record
 from vbench.store import Store
 
@@ -137,7 +138,7 @@ def test_fvd_interval_from_stored_features_and_diversity(runs, tmp_path):
                                               "weights_sha256": "x"})
     with Store(tmp_path / "h.sqlite") as store:
         with_features = store.create_run(manifest, "with")
-        store.write_batch(with_features, list(range(64)), {}, {"fvd_fake": fake.astype(np.float32)})
+        store.write_batch(with_features, BatchScores(list(range(64)), {}, {"fvd_fake": fake.astype(np.float32)}))
         store.cache_features(key, list(range(64)), real.astype(np.float32))
         store.finish(with_features, summary)
         without = store.create_run(manifest, "without")                     # same scores, no features stored

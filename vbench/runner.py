@@ -43,6 +43,7 @@ from vbench.metrics import frame_metric
 from vbench.protocol import (clip_digests, data_record, fingerprint, model_code_sha256, model_weights_sha256,
                              real_features_key)
 from vbench.selection import best_sample, summarize
+from vbench.results import BatchScores
 from vbench.store import DEFAULT_STORE, TRUTH_PREFIX, RunRecord, Store
 from vbench.suite import Suite, load_suite
 
@@ -389,7 +390,7 @@ def _predict_and_score(ctx: distributed.Context, store: Store | None, run_id: st
                 if rank_error is not None:
                     error = error or rank_error
                 elif rank_videos:
-                    store.write_batch(run_id, rank_videos, *rank_result, holder=holder)
+                    store.write_batch(run_id, rank_result, holder=holder)
                     bar.update(len(rank_videos))
         error, signum = ctx.broadcast((error, stop.requested))
         if error is not None:
@@ -400,9 +401,9 @@ def _predict_and_score(ctx: distributed.Context, store: Store | None, run_id: st
 
 
 def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos: list[int], scorer: _Scorer,
-                 num_samples: int, device: torch.device) -> tuple[dict, dict | None, list[int], dict, dict]:
-    """(scores {metric: [B, S, T]}, I3D features {"fvd_fake": [B', K, 400]}, the B' videos entering FVD,
-    flags {flag: videos}, sample strips {video: strip} of the videos below STRIP_VIDEOS)."""
+                 num_samples: int, device: torch.device) -> BatchScores:
+    """Predict and score `videos`: per-frame scores, I3D features of the videos entering FVD, flags and
+    the sample strips of the videos below STRIP_VIDEOS."""
     ctx_len = suite.context_frames
     batch = torch.from_numpy(clips[videos]).to(device).float() / 255.0   # [B, T, C, H, W]
     context, target = batch[:, :ctx_len], batch[:, ctx_len:]              # generation: context [B, 0, ...]
@@ -416,7 +417,7 @@ def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos:
         for i, value in enumerate(negative_elbo_checked(model, name, context, target, rng)):
             per_video[i]["nelbo"] = np.array([[value]])                  # [1, 1]
     scores = {m: np.stack([pv[m] for pv in per_video]) for m in per_video[0]}    # [B, S, T]
-    features = None
+    features = {}
     in_fvd = [i for i, v in enumerate(videos) if v < suite.fvd_videos]   # only these enter FVD / KVD
     if scorer.wants_fvd and in_fvd:
         fake = scorer.fvd_clips(context[in_fvd], pred[in_fvd])            # [B', K, T', C, H, W]
@@ -424,8 +425,8 @@ def _score_batch(suite: Suite, model: Any, name: str, clips: np.ndarray, videos:
                     .reshape(len(in_fvd), fake.shape[1], -1)}             # [B', K, 400]
     strips = {v: sample_strip(clips[v], pred[i], {m: scores[m][i] for m in scorer.metrics}, suite, v)
               for i, v in enumerate(videos) if v < STRIP_VIDEOS}
-    return (scores, features, [videos[i] for i in in_fvd], {"context-echo": _context_echoes(context, pred, videos)},
-            strips)
+    return BatchScores(videos, scores, features, [videos[i] for i in in_fvd],
+                       {"context-echo": _context_echoes(context, pred, videos)}, strips)
 
 
 def sample_strip(clip: np.ndarray, pred: torch.Tensor, scores: dict[str, np.ndarray], suite: Suite,

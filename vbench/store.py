@@ -35,6 +35,7 @@ import numpy as np
 
 from vbench.errors import RunBusy, VBenchError
 from vbench.lease import Holder, is_abandoned, this_process
+from vbench.results import BatchScores
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -264,33 +265,27 @@ class Store:
                                                 "UNION SELECT DISTINCT video FROM video_features "
                                                 "WHERE run_id = ?", (run_id, run_id))}
 
-    def write_batch(self, run_id: str, videos: list[int], scores: dict[str, np.ndarray],
-                    features: dict[str, np.ndarray] | None = None, feature_videos: list[int] | None = None,
-                    flags: dict[str, list[int]] | None = None, strips: dict[int, dict] | None = None,
-                    holder: Holder | None = None) -> None:
-        """Atomically store a batch: scores[metric] [B, S, T] of `videos`; features[kind] [B', K, D] of
-        `feature_videos` (default: the same videos); flags {flag: videos it applies to}; strips
-        {video: {"rows", "context", "frames" uint8 [R, T, C, H, W]}} of the few videos that keep frames.
-        With `holder`, nothing is written unless that process still holds the run (RunBusy)."""
-        feature_videos = videos if feature_videos is None else feature_videos
+    def write_batch(self, run_id: str, batch: BatchScores, holder: Holder | None = None) -> None:
+        """Atomically store a batch of scored test videos (vbench.results.BatchScores). With `holder`,
+        nothing is written unless that process still holds the run (RunBusy)."""
         with self._transaction():
             if holder is not None:
                 self._renew(run_id, holder)
-            for flag, flagged in (flags or {}).items():
+            for flag, flagged in batch.flags.items():
                 self.conn.executemany("INSERT INTO video_flags (run_id, video, flag) VALUES (?,?,?)",
                                       [(run_id, v, flag) for v in flagged])
-            for metric, array in scores.items():
+            for metric, array in batch.scores.items():
                 _, s, t = array.shape
                 self.conn.executemany(
                     "INSERT INTO video_scores (run_id, video, metric, num_samples, num_frames, scores) "
                     "VALUES (?,?,?,?,?,?)",
-                    [(run_id, v, metric, s, t, _blob(array[i])) for i, v in enumerate(videos)])
-            for kind, array in (features or {}).items():
+                    [(run_id, v, metric, s, t, _blob(array[i])) for i, v in enumerate(batch.videos)])
+            for kind, array in batch.features.items():
                 _, k, d = array.shape
                 self.conn.executemany(
                     "INSERT INTO video_features (run_id, video, kind, rows, dim, features) VALUES (?,?,?,?,?,?)",
-                    [(run_id, v, kind, k, d, _blob(array[i])) for i, v in enumerate(feature_videos)])
-            for video, strip in (strips or {}).items():
+                    [(run_id, v, kind, k, d, _blob(array[i])) for i, v in enumerate(batch.feature_videos)])
+            for video, strip in batch.strips.items():
                 frames = np.ascontiguousarray(strip["frames"], dtype=np.uint8)
                 self.conn.execute(
                     "INSERT INTO video_strips (run_id, video, context, rows, shape, frames) VALUES (?,?,?,?,?,?)",
