@@ -36,6 +36,38 @@ def write_suite(tmp_path: Path, **overrides) -> Path:
     return path
 
 
+def score_rows(store_path: Path, run_id: str) -> int:
+    """video_scores rows of a run, counted straight from the SQLite file."""
+    import sqlite3
+    with sqlite3.connect(store_path) as conn:
+        return conn.execute("SELECT COUNT(*) FROM video_scores WHERE run_id = ?", (run_id,)).fetchone()[0]
+
+
+def wait_for(condition, timeout: float = 180.0) -> None:
+    """Poll `condition()` every 0.1 s until it holds (TimeoutError after `timeout` seconds)."""
+    import time
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise TimeoutError("condition not reached")
+        time.sleep(0.1)
+
+
+def videos_done(store_path: Path) -> int:
+    """Test videos stored for the first run of a store another process is writing (0 before it exists)."""
+    import sqlite3
+
+    from vbench.store import Store
+    if not store_path.exists():
+        return 0
+    try:
+        with Store(store_path) as store:
+            runs = store.runs()
+            return len(store.done_videos(runs[0].id)) if runs else 0
+    except sqlite3.OperationalError:
+        return 0
+
+
 @pytest.fixture(params=["compiled", "torch"])
 def metric_path(request, monkeypatch):
     """Run a test with the compiled CPU kernels of SSIM and MSE, then with their torch code (the

@@ -7,7 +7,6 @@ import os
 import random
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO, write_suite
+from conftest import REPO, score_rows, videos_done, wait_for, write_suite
 from vbench.cli import main
 from vbench.errors import NothingToResume, RunBusy
 from vbench.lease import STALE_AFTER_S, Holder, holder_alive, is_abandoned, this_process
@@ -30,30 +29,6 @@ def _vbench(*args: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
     return subprocess.Popen([sys.executable, "-m", "vbench", *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for(condition, timeout: float = 180.0) -> None:
-    deadline = time.time() + timeout
-    while not condition():
-        if time.time() > deadline:
-            raise TimeoutError("condition not reached")
-        time.sleep(0.1)
-
-
-def _done(store_path) -> int:
-    if not store_path.exists():
-        return 0
-    try:
-        with Store(store_path) as store:
-            runs = store.runs()
-            return len(store.done_videos(runs[0].id)) if runs else 0
-    except sqlite3.OperationalError:
-        return 0
-
-
-def _rows(store_path, run_id: str) -> int:
-    with sqlite3.connect(store_path) as conn:
-        return conn.execute("SELECT COUNT(*) FROM video_scores WHERE run_id = ?", (run_id,)).fetchone()[0]
 
 
 def _reference(suite, tmp_path, flag) -> tuple[dict, dict]:
@@ -138,7 +113,7 @@ def test_sigterm_and_sighup_leave_an_interrupted_run_that_resumes_exactly(tmp_pa
             f"flag={flag}", "--batch-size", "1", "--device", "cpu", "--store", str(store)]
     flag.touch()
     victim = _vbench(*args)
-    _wait_for(lambda: _done(store) >= 2)
+    wait_for(lambda: videos_done(store) >= 2)
     victim.send_signal(signum)
     assert victim.wait(timeout=120) == 128 + signum
     assert f"interrupted ({signal.Signals(signum).name})" in victim.stderr.read()
@@ -153,7 +128,7 @@ def test_sigterm_and_sighup_leave_an_interrupted_run_that_resumes_exactly(tmp_pa
     resumed = _vbench(*args, "--resume")
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read()[-2000:]
     _assert_same_scores(store, record.id, _reference(suite, tmp_path, flag))
-    assert _rows(store, record.id) == 8 * 2
+    assert score_rows(store, record.id) == 8 * 2
 
 
 def test_an_error_in_the_run_leaves_it_failed_with_the_error(tmp_path, monkeypatch):
@@ -206,7 +181,7 @@ def test_two_concurrent_resumes_of_one_run_never_both_write(tmp_path):
         assert message.startswith("error: ") and message.count("\n") == 1, message
         assert "is running in pid" in message or "has finished" in message, message
         _assert_same_scores(store, record.id, reference)
-        assert _rows(store, record.id) == 6 * 2                   # no duplicate rows
+        assert score_rows(store, record.id) == 6 * 2                   # no duplicate rows
         with Store(store) as s:
             assert len(s.runs()) == 1
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
-from conftest import REPO, write_suite
+from conftest import REPO, score_rows, videos_done, wait_for, write_suite
 from vbench.report import build_site
 from vbench.runner import RunRequest, run
 from vbench.store import Store
@@ -26,30 +24,6 @@ def _vbench(*args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _rows(store_path, run_id) -> int:
-    with sqlite3.connect(store_path) as conn:
-        return conn.execute("SELECT COUNT(*) FROM video_scores WHERE run_id = ?", (run_id,)).fetchone()[0]
-
-
-def _wait_for(condition, timeout: float = 120.0) -> None:
-    deadline = time.time() + timeout
-    while not condition():
-        if time.time() > deadline:
-            raise TimeoutError("condition not reached")
-        time.sleep(0.1)
-
-
-def _done(store_path) -> int:
-    if not store_path.exists():
-        return 0
-    try:
-        with Store(store_path) as store:
-            runs = store.runs()
-            return len(store.done_videos(runs[0].id)) if runs else 0
-    except sqlite3.OperationalError:
-        return 0
-
-
 @pytest.mark.slow
 def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_scores(tmp_path):
     suite = write_suite(tmp_path, num_videos=8, num_samples=2)
@@ -58,7 +32,7 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_scores(tmp_path):
             "--batch-size", "1", "--device", "cpu"]
     flag.touch()
     victim = _vbench(*args, "--store", str(store))
-    _wait_for(lambda: _done(store) >= 2)
+    wait_for(lambda: videos_done(store) >= 2)
     victim.send_signal(signal.SIGKILL)                        # no handler runs: a hard crash
     victim.wait()
     flag.unlink()
@@ -72,7 +46,7 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_scores(tmp_path):
     with Store(store) as s, Store(reference_store) as r:
         (finished,) = s.runs()
         assert finished.id == killed.id and finished.status == "finished"
-        assert _rows(store, finished.id) == 8 * 2             # 8 videos x 2 metrics: no duplicate rows
+        assert score_rows(store, finished.id) == 8 * 2             # 8 videos x 2 metrics: no duplicate rows
         got, want = s.scores(finished.id)[1], r.scores(reference)[1]
         for metric in ("ssim", "psnr"):
             np.testing.assert_array_equal(got[metric], want[metric])
@@ -103,7 +77,7 @@ def test_two_writers_and_a_reader_share_one_store(tmp_path):
         runs = s.runs()
         assert sorted(r.status for r in runs) == ["finished", "finished"]
         for record in runs:
-            assert _rows(store, record.id) == 6 * 2
+            assert score_rows(store, record.id) == 6 * 2
 
 
 def test_a_model_replaying_its_context_is_flagged_not_failed(tmp_path, capsys):
