@@ -7,9 +7,11 @@ When benchmarks are disabled the same code runs once on a few frames, as a smoke
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
+from conftest import write_suite
 from vbench.metrics.lpips import LPIPS, diversity
 
 PAIRS = 2000  # 64x64 grey frame pairs per round, e.g. 100 videos x 20 frames
@@ -43,3 +45,63 @@ def test_bench_diversity_alex_64_grey(benchmark, alex):
     assert out.shape == (t,)
     if not benchmark.disabled:
         benchmark.extra_info["sample_frames_per_s"] = s * t / benchmark.stats.stats.median
+
+
+class _PairPathScorer:
+    """``_Scorer.score_video`` as it was before ``video_scores``: LPIPS on (sample, target) pairs,
+    the target expanded to S copies, then ``diversity`` runs the samples again (3*S*T frames)."""
+
+    def __init__(self, scorer):
+        self.metrics = scorer.metrics
+
+    def score_video(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, np.ndarray]:
+        s, t = pred.shape[:2]
+        flat_pred = pred.reshape(s * t, *pred.shape[2:])  # [S*T, C, H, W]
+        flat_target = target[None].expand(s, *target.shape).reshape_as(flat_pred)
+        scores = {m: fn(flat_pred, flat_target).reshape(s, t).double().cpu().numpy()
+                  for m, fn in self.metrics.items()}
+        scores["diversity"] = diversity(pred, self.metrics["lpips"]).numpy()[None]  # [1, T]
+        return scores
+
+
+def _backbone_frames(metric: LPIPS, fn, *args) -> tuple[int, object]:
+    """(frames through the backbone during fn(*args), its result), counted by a forward hook."""
+    seen = [0]
+    handle = metric.model.net.register_forward_hook(
+        lambda module, inputs, output: seen.__setitem__(0, seen[0] + inputs[0].shape[0]))
+    try:
+        out = fn(*args)
+    finally:
+        handle.remove()
+    return seen[0], out
+
+
+@pytest.fixture(scope="module")
+def bair_scorer(tmp_path_factory):
+    """A ``_Scorer`` with the per-frame metrics of the bair suite (ssim, psnr, lpips alex-v0.1)."""
+    from vbench.runner import _Scorer
+    from vbench.suite import load_suite
+
+    suite = load_suite(write_suite(
+        tmp_path_factory.mktemp("suite"), metrics=["ssim", "psnr", "lpips"],
+        profiles={"ssim": "gaussian", "psnr": "frame", "lpips": "alex-v0.1"}))
+    return _Scorer(suite, torch.device("cpu"), num_samples=100)
+
+
+@pytest.mark.parametrize("samples", [10, 100])
+@pytest.mark.parametrize("path", ["pairs", "video_scores"])
+def test_bench_score_video_bair(benchmark, bair_scorer, path, samples):
+    """score_video on a BAIR-shaped video (S samples x 28 frames, 3x64x64), before (pairs) and
+    after (video_scores); the group's table gives the speed-up, extra_info the backbone frames."""
+    s, t = (3, 2) if benchmark.disabled else (samples, 28)
+    benchmark.group = f"score_video S={samples}"
+    gen = torch.Generator().manual_seed(3)
+    pred, target = torch.rand(s, t, 3, 64, 64, generator=gen), torch.rand(t, 3, 64, 64, generator=gen)
+    scorer = bair_scorer if path == "video_scores" else _PairPathScorer(bair_scorer)
+    metric = bair_scorer.metrics["lpips"]
+    frames, _ = _backbone_frames(metric, scorer.score_video, pred, target)
+    assert frames == (s * t + t if path == "video_scores" else 3 * s * t)
+    benchmark.pedantic(scorer.score_video, args=(pred, target), rounds=3, warmup_rounds=0)
+    if not benchmark.disabled:
+        benchmark.extra_info.update(backbone_frames=frames, frames_per_sample_frame=frames / (s * t),
+                                    threads=torch.get_num_threads())
