@@ -49,7 +49,7 @@ def test_bench_diversity_alex_64_grey(benchmark, alex):
 
 class _PairPathScorer:
     """``_Scorer.score_video`` as it was before ``video_scores``: LPIPS on (sample, target) pairs,
-    the target expanded to S copies, then ``diversity`` runs the samples again (3*S*T frames)."""
+    the target expanded to S copies, then diversity runs the samples again (3*S*T frames)."""
 
     def __init__(self, scorer):
         self.metrics = scorer.metrics
@@ -60,8 +60,16 @@ class _PairPathScorer:
         flat_target = target[None].expand(s, *target.shape).reshape_as(flat_pred)
         scores = {m: fn(flat_pred, flat_target).reshape(s, t).double().cpu().numpy()
                   for m, fn in self.metrics.items()}
-        scores["diversity"] = diversity(pred, self.metrics["lpips"]).numpy()[None]  # [1, T]
+        scores["diversity"] = _diversity_per_frame(pred, self.metrics["lpips"]).numpy()[None]  # [1, T]
         return scores
+
+
+def _diversity_per_frame(samples: torch.Tensor, metric: LPIPS) -> torch.Tensor:
+    """``diversity`` as it was: one backbone pass per time step, of its S samples."""
+    s = samples.shape[0]
+    i, j = torch.triu_indices(s, s, offset=1)
+    return torch.tensor([metric.pairwise_distances(metric.features(samples[:, k]))[i, j].mean().item()
+                         for k in range(samples.shape[1])], dtype=torch.float32)  # [T]
 
 
 def _backbone_frames(metric: LPIPS, fn, *args) -> tuple[int, object]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -464,6 +465,25 @@ def _mean_pair_distance(metric: LPIPS, feats: LPIPSFeatures, pair_chunk: int) ->
     return metric.pairwise_distances(feats, pair_chunk)[i, j].mean().item()
 
 
+def _step_features(
+    metric: LPIPS, samples: Tensor, target: Tensor | None = None
+) -> Iterator[LPIPSFeatures]:
+    """Features of the S samples (then the target frame, if given) of each time step in turn, from
+    ``[S, T, C, H, W]`` samples and ``[T, C, H, W]`` target. Consecutive time steps share a backbone
+    pass (the pass size of ``LPIPS.features``), so few samples still make full batches; the
+    features held are those of one pass or of one time step, whichever is larger."""
+    s, t, _, h, w = samples.shape
+    rows = s + (target is not None)
+    steps = max(1, 2 * metric._chunk(h, w) // rows)  # time steps per pass
+    for a in range(0, t, steps):
+        block = samples[:, a : a + steps]  # [S, b, C, H, W]
+        if target is not None:
+            block = torch.cat([block, target[None, a : a + steps]])  # [S + 1, b, C, H, W]
+        feats = metric.features(block.transpose(0, 1).flatten(0, 1))  # b * rows frames, step-major
+        for i in range(block.shape[1]):
+            yield feats[i * rows : (i + 1) * rows]
+
+
 @torch.no_grad()
 def diversity(samples: Tensor, metric: LPIPS, pair_chunk: int = 1024) -> Tensor:
     """Per-frame diversity of S samples of one video: ``[S, T, C, H, W]`` -> ``[T]``.
@@ -472,13 +492,12 @@ def diversity(samples: Tensor, metric: LPIPS, pair_chunk: int = 1024) -> Tensor:
     pairs of samples at frame t: SAVP's diversity measure (Lee et al. 2018), kept per frame like
     every vbench metric; average over T for the scalar. Features are computed once per sample and
     frame (``LPIPS.pairwise_distances``: Gram matrices in scalar mode, heads ``pair_chunk`` pairs
-    at a time in spatial-mean mode). Memory: one frame at a time, the features of its S samples.
+    at a time in spatial-mean mode). Memory: the features of one backbone pass or of the S samples
+    of one frame, whichever is larger, and an ``[S, S]`` float64 matrix.
     """
-    s, t = _check_samples(samples, "diversity", 2)
-    out = torch.empty(t, dtype=torch.float64)
-    for k in range(t):
-        out[k] = _mean_pair_distance(metric, metric.features(samples[:, k]), pair_chunk)
-    return out.to(torch.float32).to(samples.device)
+    _check_samples(samples, "diversity", 2)
+    spread = [_mean_pair_distance(metric, f, pair_chunk) for f in _step_features(metric, samples)]
+    return torch.tensor(spread, dtype=torch.float64).to(samples.device, torch.float32)  # [T]
 
 
 @torch.no_grad()
@@ -490,8 +509,9 @@ def video_scores(
 
     The first is ``metric(samples[s], target)`` for every sample, the second
     ``diversity(samples, metric)`` (None when S < 2); the same numbers, from S*T + T backbone
-    frames instead of the 3*S*T of calling the two. Memory: one frame at a time, the features of
-    its S + 1 frames (see ``LPIPS.features``) and an ``[S, S]`` float64 matrix.
+    frames instead of the 3*S*T of calling the two. Memory: the features of one backbone pass or of
+    the S + 1 frames of one time step, whichever is larger (see ``LPIPS.features``), and an
+    ``[S, S]`` float64 matrix.
     """
     s, t = _check_samples(samples, "video_scores", 1)
     if not isinstance(target, Tensor) or target.shape != samples.shape[1:]:
@@ -499,15 +519,13 @@ def video_scores(
         raise ValueError(
             f"video_scores: target must be [T, C, H, W] = {tuple(samples.shape[1:])}, got {shape}"
         )
-    to_target = torch.empty(s, t, dtype=torch.float32, device=metric.device)
-    spread = torch.empty(t, dtype=torch.float64)
-    for k in range(t):
-        feats = metric.features(torch.cat([samples[:, k], target[k : k + 1]]))  # S + 1 frames
-        to_target[:, k] = metric.distance(feats[:s], feats[s:])
+    to_target, spread = [], []
+    for feats in _step_features(metric, samples, target):  # S + 1 frames: samples, then target
+        to_target.append(metric.distance(feats[:s], feats[s:]))  # [S]
         if s >= 2:
-            spread[k] = _mean_pair_distance(metric, feats[:s], pair_chunk)
-    div = spread.to(torch.float32).to(samples.device) if s >= 2 else None
-    return to_target.to(samples.device), div
+            spread.append(_mean_pair_distance(metric, feats[:s], pair_chunk))
+    div = torch.tensor(spread, dtype=torch.float64).to(samples.device, torch.float32)  # [T]
+    return torch.stack(to_target, 1).to(samples.device), div if s >= 2 else None  # [S, T], [T]
 
 
 @functools.lru_cache(maxsize=None)
