@@ -68,11 +68,20 @@ class _PairPathScorer:
 
 
 def _diversity_per_frame(samples: torch.Tensor, metric: LPIPS) -> torch.Tensor:
-    """``diversity`` as it was: one backbone pass per time step, of its S samples."""
+    """``diversity`` as it was: a backbone pass per time step, of its S samples, then all pairs by
+    Gram matrices computed from the (channels_last) features flattened channels-major."""
     s = samples.shape[0]
     i, j = torch.triu_indices(s, s, offset=1)
-    return torch.tensor([metric.pairwise_distances(metric.features(samples[:, k]))[i, j].mean().item()
-                         for k in range(samples.shape[1])], dtype=torch.float32)  # [T]
+    out = []
+    for k in range(samples.shape[1]):
+        total = 0
+        for lin, f in zip(metric.model.lins, metric.features(samples[:, k]).layers, strict=True):
+            a = f.to(torch.float64)  # [S, c, h, w]
+            gram = (a * lin.model[-1].weight.to(torch.float64)).flatten(1) @ a.flatten(1).T  # [S, S]
+            sq = gram.diagonal()
+            total = total + (sq[:, None] + sq[None, :] - 2 * gram) / (f.shape[2] * f.shape[3])
+        out.append(total[i, j].mean().item())
+    return torch.tensor(out, dtype=torch.float32)  # [T]
 
 
 def _backbone_frames(metric: LPIPS, fn, *args) -> tuple[int, object]:
