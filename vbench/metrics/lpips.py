@@ -99,8 +99,8 @@ _MIN_SIZE = {"alex": 31, "vgg": 16}
 _PIXEL_BUDGET = {"alex": 2**22, "vgg": 2**20}
 
 # Pixels per backbone pass when whole time steps are grouped (``video_scores``, ``diversity``):
-# about 256 frames of 64x64. On CPU, alex passes of ~100-300 frames ran faster per frame than
-# passes of ~10 or ~1,000 frames.
+# about 256 frames of 64x64. On CPU (one thread, a loaded machine), alex passes of ~100-300
+# frames ran 10-30% faster per frame than passes of ~10 or ~1,000 frames.
 _STEP_GROUP_PIXELS = 2**20
 
 
@@ -503,8 +503,8 @@ def diversity(samples: Tensor, metric: LPIPS, pair_chunk: int = 1024) -> Tensor:
     pairs of samples at frame t: SAVP's diversity measure (Lee et al. 2018), kept per frame like
     every vbench metric; average over T for the scalar. Features are computed once per sample and
     frame (``LPIPS.pairwise_distances``: Gram matrices in scalar mode, heads ``pair_chunk`` pairs
-    at a time in spatial-mean mode). Memory: the features of one backbone pass or of the S samples
-    of one frame, whichever is larger, and an ``[S, S]`` float64 matrix.
+    at a time in spatial-mean mode). Memory, independent of T: as ``video_scores``, about twice
+    the features of the S samples of one frame.
     """
     _check_samples(samples, "diversity", 2)
     spread = [_mean_pair_distance(metric, f, pair_chunk) for f in _step_features(metric, samples)]
@@ -520,9 +520,12 @@ def video_scores(
 
     The first is ``metric(samples[s], target)`` for every sample, the second
     ``diversity(samples, metric)`` (None when S < 2); the same numbers, from S*T + T backbone
-    frames instead of the 3*S*T of calling the two. Memory: the features of one backbone pass or of
-    the S + 1 frames of one time step, whichever is larger (see ``LPIPS.features``), and an
-    ``[S, S]`` float64 matrix.
+    frames instead of the 3*S*T of calling the two.
+
+    Memory, independent of T: the features of one backbone pass or of the S + 1 frames of one time
+    step, whichever is larger (see ``LPIPS.features``), plus a float64 copy of one layer of them
+    for the Gram matrices: about twice the features of one time step (alex at 64x64, S = 100:
+    under 100 MB; vgg at 256x256: about 64 MB per sample, 6 GB at S = 100: lower S there).
     """
     s, t = _check_samples(samples, "video_scores", 1)
     if not isinstance(target, Tensor) or target.shape != samples.shape[1:]:
