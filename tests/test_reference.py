@@ -169,6 +169,7 @@ def test_foreign_corrupt_and_interrupted_files(tmp_path, monkeypatch):
                                           "at the next run that needs it)"]
     with Store(tmp_path / "r.sqlite") as store:                  # a run computes and replaces the broken file
         assert reference.real_features(store, "k", 3, lambda videos: features[videos], folder)[1] == "computed"
+        assert reference.real_features(store, "k", 3, _refuse, folder)[1] == "store"
     np.testing.assert_array_equal(reference.read(folder, "k", 3), features)
     assert reference.read(folder, "k", 2) is None                # another number of clips: not these features
 

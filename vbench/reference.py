@@ -82,14 +82,13 @@ def real_features(store: Any, key: str, count: int, compute: Callable[[list[int]
     `beside_data`: the reference folder of a prepared dataset (None: there is none)."""
     videos = list(range(count))
     cached = store.cached_features(key, videos)
-    if len(cached) < count:
-        for source, folder in (("package", SHIPPED), ("data root", beside_data)):
-            found = read(folder, key, count) if folder is not None else None
-            if found is not None:
-                store.cache_features(key, videos, found)
-                return found, source
     if len(cached) == count:
         return np.stack([cached[v] for v in videos]), "store"
+    for source, folder in (("package", SHIPPED), ("data root", beside_data)):
+        found = read(folder, key, count) if folder is not None else None
+        if found is not None:
+            store.cache_features(key, videos, found)
+            return found, source
     missing = [v for v in videos if v not in cached]
     computed = np.asarray(compute(missing), np.float32)                  # [M, D], as the store keeps them
     store.cache_features(key, missing, computed)
