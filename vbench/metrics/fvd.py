@@ -38,12 +38,15 @@ from vbench.metrics.i3d import I3D, INPUT_SIZE, weights_sha256
 __all__ = [
     "DEFAULT_PROFILE",
     "FRAMES_PER_BATCH",
+    "I3D_PATHS",
     "MIN_FRAMES",
     "PROFILES",
+    "clips_per_pass",
     "features_fingerprint",
     "fvd",
     "get_i3d",
     "i3d_features",
+    "i3d_path",
     "kvd",
     "preprocess",
     "resize_bilinear_tf1",
@@ -54,6 +57,10 @@ PROFILES = ("tf", "videogpt")
 DEFAULT_PROFILE = "tf"
 MIN_FRAMES = 10
 FRAMES_PER_BATCH = 256  # clips per I3D pass = max(1, FRAMES_PER_BATCH // T) unless given
+# How a vbench run feeds I3D (recorded in the run's manifest): one clip per pass, so a clip's features
+# never depend on which clips share its batch, or FRAMES_PER_BATCH frames per pass, where a GPU would
+# otherwise idle; the two agree to float rounding (on CPU up to about 1e-5 of a feature), inside FVD's tolerance.
+I3D_PATHS = ("per-clip", "batched")
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,6 +212,19 @@ def i3d_features(
             logits = net(preprocess(batch, profile))  # [b, 400]
             out.append(logits.double().cpu().numpy())
     return np.concatenate(out, axis=0)
+
+
+def i3d_path(device: torch.device | str | None) -> str:
+    """The I3D path of a run on ``device``: ``"batched"`` on CUDA, ``"per-clip"`` elsewhere (CPU keeps
+    batch-independent features; it is busy with one clip already)."""
+    return "batched" if torch.device("cpu" if device is None else device).type == "cuda" else "per-clip"
+
+
+def clips_per_pass(path: str, frames: int) -> int:
+    """Clips per I3D forward pass on ``path`` (``I3D_PATHS``) for clips of ``frames`` frames."""
+    if path not in I3D_PATHS:
+        raise ValueError(f"unknown I3D path {path!r}; paths: {', '.join(I3D_PATHS)}")
+    return 1 if path == "per-clip" else max(1, FRAMES_PER_BATCH // frames)
 
 
 def features_fingerprint(profile: str = DEFAULT_PROFILE) -> dict[str, str]:
