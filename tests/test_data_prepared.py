@@ -133,3 +133,13 @@ def test_lazy_clips_index_like_the_array_they_stand_for():
     np.testing.assert_array_equal(lazy[-1], array[-1])
     np.testing.assert_array_equal(np.asarray(lazy), array)
     np.testing.assert_array_equal(lazy[np.array([0, 4]), 2:], array[[0, 4], 2:])
+
+
+def test_a_prepared_folder_is_readable_as_a_plain_mkdir_would_make_it(tmp_path):
+    import os
+    previous = os.umask(0o022)
+    try:
+        target = _prepare(tmp_path, _videos(0))
+    finally:
+        os.umask(previous)
+    assert target.stat().st_mode & 0o777 == 0o755            # not mkdtemp's 0700: others may read a shared root

@@ -306,3 +306,12 @@ def test_the_run_page_says_who_holds_a_running_or_abandoned_run(tmp_path):
         index = build_site(store, tmp_path / "site", resamples=20)
     page = next(p for p in index.parent.glob("run-*.html") if live in p.name).read_text()
     assert f"held by pid {os.getpid()} on host" in page and "status-running" in page
+
+
+def test_show_names_the_i3d_path_that_ran():
+    from vbench.show import provenance_lines
+    manifest = {"model": {"name": "m", "spec": "m", "args": {}}, "vbench_version": "0",
+                "environment": {"device": "cpu", "i3d": "per-clip"}}
+    assert "I3D per-clip" in "\n".join(provenance_lines(manifest))
+    manifest["environment"]["i3d"] = None                      # a suite without FVD
+    assert "I3D" not in "\n".join(provenance_lines(manifest))

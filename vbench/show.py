@@ -58,8 +58,9 @@ def provenance_lines(manifest: dict[str, Any]) -> list[str]:
     lines.append(f"  vbench     {manifest['vbench_version']} (git {env.get('git_sha', '—')}), "
                  f"torch {env.get('torch', '—')}, python {env.get('python', '—')}")
     processes = f", {env['world_size']} processes" if env.get("world_size") else ""
+    i3d = f", I3D {env['i3d']}" if env.get("i3d") else ""
     lines.append(f"  device     {env.get('device', '—')} ({env.get('device_name', '—')}) on host "
-                 f"{env.get('host', '—')}, batch size {env.get('batch_size', '—')}{processes}")
+                 f"{env.get('host', '—')}, batch size {env.get('batch_size', '—')}{processes}{i3d}")
     return lines
 
 

@@ -90,6 +90,9 @@ class PreparedWriter:
             split: {"frame_shape": entry["frame_shape"], "videos": entry["videos"]}
             for split, entry in self.splits.items()})
         (self.tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o777 & ~umask)     # mkdtemp's 0700 would hide a shared data root from other users
         old = self.target.with_name(f".{self.dataset}.replaced")
         if self.target.exists():
             shutil.rmtree(old, ignore_errors=True)
