@@ -176,3 +176,10 @@ def test_project_reference_scores_on_smmnist_mini(tmp_path, capsys):
         code = _cli("check", "--suite", "smmnist-mini", "--model", entry["model"], *args, "--store",
                     str(tmp_path / "s.db"), "--no-progress", "--reference", str(PROJECT_REFERENCE))
         assert code == 0, f"{name}:\n{capsys.readouterr().out}"
+
+
+def test_update_without_a_reason_is_refused_before_anything_is_scored(tmp_path, capsys, monkeypatch):
+    import vbench.cli
+    monkeypatch.setattr(vbench.cli, "_run_from_args", lambda args: pytest.fail("scored before refusing"))
+    assert main(["check", "--reference", str(tmp_path / "ref.json"), "--model", "copy_last", "--update"]) == 2
+    assert "--update needs --reason" in capsys.readouterr().err

@@ -216,6 +216,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     if args.run is None and args.model is None:
         raise VBenchError("vbench check needs --model (to score it now) or --run ID (a stored run)")
+    if args.update and not (args.reason or "").strip():
+        raise VBenchError("--update needs --reason TEXT: references never change silently")   # before scoring
     tolerances = {}
     for item in args.tolerance:
         key, sep, value = item.partition("=")
