@@ -315,3 +315,17 @@ def test_show_names_the_i3d_path_that_ran():
     assert "I3D per-clip" in "\n".join(provenance_lines(manifest))
     manifest["environment"]["i3d"] = None                      # a suite without FVD
     assert "I3D" not in "\n".join(provenance_lines(manifest))
+
+
+def test_the_heartbeat_thread_renews_only_a_run_its_process_holds(tmp_path):
+    from vbench.lease import Heartbeat
+    with Store(tmp_path / "s.db") as store:
+        mine = store.create_run({"suite": {"name": "tiny"}, "model": {"name": "m"}}, "mine")
+        theirs = store.create_run({"suite": {"name": "tiny"}, "model": {"name": "m"}}, "theirs",
+                                  Holder("elsewhere", 1, ""))
+        old = time.time() - 100
+        store.conn.execute("UPDATE runs SET heartbeat = ?", (old,))
+        with Heartbeat(store.path, mine, this_process(), interval=0.05), \
+                Heartbeat(store.path, theirs, this_process(), interval=0.05):
+            wait_for(lambda: store.run(mine).heartbeat > old, timeout=30)
+        assert store.run(mine).heartbeat > old and store.run(theirs).heartbeat == old

@@ -21,6 +21,8 @@ from pathlib import Path
 
 HEARTBEAT_S = 30.0          # seconds between renewals of a live run's heartbeat
 STALE_AFTER_S = 300.0       # a heartbeat older than this (ten missed renewals) marks the run abandoned
+# SQL condition "the run is running and held by this holder"; parameters: Holder.key()
+HELD_BY = "status = 'running' AND holder_host = ? AND holder_pid = ? AND holder_started = ?"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ class Holder:
 
     def describe(self) -> str:
         return f"pid {self.pid} on host {self.host}"
+
+    def key(self) -> tuple[str, int, str]:
+        """The parameters of HELD_BY."""
+        return self.host, self.pid, self.started
 
 
 def process_start(pid: int) -> str:
@@ -93,9 +99,8 @@ class Heartbeat:
         try:
             while not self._stop.wait(self.interval):
                 try:
-                    conn.execute("UPDATE runs SET heartbeat = ? WHERE id = ? AND status = 'running' AND "
-                                 "holder_host = ? AND holder_pid = ? AND holder_started = ?",
-                                 (time.time(), self.run_id, self.holder.host, self.holder.pid, self.holder.started))
+                    conn.execute(f"UPDATE runs SET heartbeat = ? WHERE id = ? AND {HELD_BY}",
+                                 (time.time(), self.run_id, *self.holder.key()))
                 except sqlite3.Error:   # busy store: the next beat tries again, well inside STALE_AFTER_S
                     continue
         finally:

@@ -34,7 +34,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from vbench.errors import RunBusy, VBenchError
-from vbench.lease import Holder, is_abandoned, this_process
+from vbench.lease import HELD_BY, Holder, is_abandoned, this_process
 from vbench.results import BatchScores
 
 SCHEMA = """
@@ -103,8 +103,6 @@ TRUTH_PREFIX = "truth/"      # video_scores rows of vbench.truth scores: "truth/
 
 LEASE_COLUMNS = (("holder_host", "TEXT"), ("holder_pid", "INTEGER"), ("holder_started", "TEXT"),
                  ("heartbeat", "REAL"))
-LIVE_STATUSES = ("running",)
-RESUMABLE_STATUSES = ("interrupted", "abandoned", "failed")
 
 
 @dataclass(frozen=True)
@@ -123,7 +121,7 @@ class RunRecord:
 
     @property
     def live(self) -> bool:
-        return self.status in LIVE_STATUSES
+        return self.status == "running"        # abandoned runs read as such (see _record)
 
 
 def _blob(array: np.ndarray) -> bytes:
@@ -179,7 +177,7 @@ class Store:
                 "INSERT INTO runs (id, identity, suite, model, status, created, manifest, holder_host, holder_pid, "
                 "holder_started, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (run_id, identity, manifest["suite"]["name"], manifest["model"]["name"], "running", now,
-                 json.dumps(manifest, sort_keys=True), holder.host, holder.pid, holder.started, now))
+                 json.dumps(manifest, sort_keys=True), *holder.key(), now))
         return run_id
 
     def runs_with_identity(self, identity: str) -> list[RunRecord]:
@@ -198,15 +196,13 @@ class Store:
                               f"{time.time() - record.heartbeat:.0f} s ago); wait for it, or stop that process "
                               "and resume then")
             self.conn.execute("UPDATE runs SET status = 'running', error = NULL, holder_host = ?, holder_pid = ?, "
-                              "holder_started = ?, heartbeat = ? WHERE id = ?",
-                              (holder.host, holder.pid, holder.started, time.time(), run_id))
+                              "holder_started = ?, heartbeat = ? WHERE id = ?", (*holder.key(), time.time(), run_id))
 
     def _renew(self, run_id: str, holder: Holder, **columns: Any) -> None:
         """Inside a transaction: renew the heartbeat (and set `columns`) if `holder` still holds the run."""
         sets = ", ".join(f"{name} = ?" for name in ["heartbeat", *columns])
-        cursor = self.conn.execute(
-            f"UPDATE runs SET {sets} WHERE id = ? AND status = 'running' AND holder_host = ? AND holder_pid = ? "
-            "AND holder_started = ?", (time.time(), *columns.values(), run_id, holder.host, holder.pid, holder.started))
+        cursor = self.conn.execute(f"UPDATE runs SET {sets} WHERE id = ? AND {HELD_BY}",
+                                   (time.time(), *columns.values(), run_id, *holder.key()))
         if cursor.rowcount != 1:
             raise RunBusy(f"run {run_id}: this process ({holder.describe()}) no longer holds it (another process "
                           "took it over after its heartbeat went stale); nothing more is written")
@@ -215,9 +211,8 @@ class Store:
         """End `holder`'s hold on the run as 'interrupted' or 'failed' (with the error); a run held by
         another process by now is left alone."""
         with self._transaction():
-            self.conn.execute("UPDATE runs SET status = ?, error = ? WHERE id = ? AND status = 'running' AND "
-                              "holder_host = ? AND holder_pid = ? AND holder_started = ?",
-                              (status, error, run_id, holder.host, holder.pid, holder.started))
+            self.conn.execute(f"UPDATE runs SET status = ?, error = ? WHERE id = ? AND {HELD_BY}",
+                              (status, error, run_id, *holder.key()))
 
     def finish(self, run_id: str, summary: dict[str, Any], holder: Holder | None = None) -> None:
         with self._transaction():
