@@ -8,7 +8,9 @@ import re
 import pytest
 
 from conftest import write_suite
-from vbench.cli import main
+from vbench.api import Result
+from vbench.check import run_scores
+from vbench.cli import format_summary, main
 from vbench.errors import SummaryError
 from vbench.export import FORMATS, export_text
 from vbench.report import build_site
@@ -138,11 +140,20 @@ def test_report_and_exports_of_a_store_from_before_versions_are_those_of_a_versi
             build_site(store, tmp_path / kind, resamples=50)
         pages = {page.name: re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "", page.read_text())   # when it was built
                  for page in sorted((tmp_path / kind).glob("*.html"))}
-        outputs[kind] = (pages, {fmt: export_text(runs, fmt, resamples=50) for fmt in FORMATS})
+        exports = {fmt: export_text(runs, fmt, resamples=50) for fmt in FORMATS}
+        outputs[kind] = (pages, exports, format_summary(runs[0]), run_scores(runs[0]))
     _write_row(path, raw)
     assert "version" not in legacy and outputs["legacy"] == outputs["versioned"]
-    pages, exports = outputs["legacy"]
+    pages, exports, printed, _ = outputs["legacy"]
     board = pages["suite-tiny.html"]
     assert "DIVERSITY" in board and "−ELBO" in board and "4.0 ± 1.0" in board
     assert "[2.5000, 5.5000]" in pages[f"run-{record.id}.html"]
     assert "fvd_low" in exports["csv"] and "812.5" in exports["csv"]
+    assert "(6 videos, 1 trial(s))" in printed and "812.5000" in printed
+
+
+def test_the_python_result_of_a_run_from_before_set_intervals_has_none(stored):
+    _, record, raw = stored
+    scores = Result(record.id, record.manifest, RunSummary.from_dict(_legacy(raw), record.id)).scores
+    assert scores["fvd"]["interval"] == (2.5, 5.5) and scores["kvd"]["interval"] is None
+    assert scores["ssim"]["best"] == raw["metrics"]["ssim"]["best"]["mean"]

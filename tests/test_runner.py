@@ -184,7 +184,7 @@ def test_diversity_is_stored_for_stochastic_models_with_lpips(tmp_path):
     from vbench.adapters import SampleRNG
     clip = torch.from_numpy(load_test_clips(load_suite(suite), count=1)).float() / 255    # [1, 15, 1, 64, 64]
     samples = NoisyCopyLast().predict(clip[:, :5], 10, 3, SampleRNG(0, [0], range(3)))[0]
-    np.testing.assert_allclose(d["per_video"][0], diversity(samples, LPIPS("alex")).mean().item(), rtol=1e-5)
+    np.testing.assert_allclose(d.per_video[0], diversity(samples, LPIPS("alex")).mean().item(), rtol=1e-5)
     copy = run(RunRequest(suite=str(suite), model="copy_last", store=store, progress=False))
     assert _scores(store, copy)[0].summary.diversity is None                 # one sample: no pairs
 

@@ -25,7 +25,8 @@ VIDEO_COLUMNS = {"metric": "object", "video": "int64", "best": "float64", "mean"
 
 @dataclass(frozen=True)
 class Result:
-    """One finished run: its id, its manifest (everything that decided the numbers) and summary."""
+    """One finished run: its id, its manifest (everything that decided the numbers) and summary
+    (vbench.results.RunSummary)."""
 
     run_id: str
     manifest: dict[str, Any]
@@ -36,7 +37,8 @@ class Result:
         """Per-frame metrics (ssim, psnr, lpips): {"best": best-of-N mean over test videos, "mean":
         mean-of-N, "interval": (low, high) 95% bootstrap interval of "best" over test videos}.
         Set metrics (fvd, kvd): {"value": mean over trials, "trials": [one value per trial],
-        "interval": (low, high) of the expected score at this many test videos}."""
+        "interval": (low, high) of the expected score at this many test videos, None in runs stored
+        before vbench kept it}."""
         from vbench.stats import bootstrap_ci
         out: dict[str, dict[str, Any]] = {}
         for metric, s in self.summary.metrics.items():
@@ -44,7 +46,7 @@ class Result:
                 ci = bootstrap_ci(np.asarray(s.best.per_video))
                 out[metric] = {"best": s.best.mean, "mean": s.mean_of_samples.mean, "interval": (ci.low, ci.high)}
             else:
-                out[metric] = {"value": s.mean, "trials": list(s.trials),     # no interval in runs stored before it
+                out[metric] = {"value": s.mean, "trials": list(s.trials),
                                "interval": (s.interval.low, s.interval.high) if s.interval else None}
         return out
 
