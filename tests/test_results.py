@@ -65,7 +65,8 @@ def test_a_real_run_stores_a_versioned_summary_that_round_trips(stored):
     assert set(record.summary.frame_metrics) == {"ssim", "psnr"} and record.summary.set_metrics == {}
     ssim = record.summary.metrics["ssim"]
     assert ssim.best.mean == raw["metrics"]["ssim"]["best"]["mean"] and len(ssim.best.chosen_sample) == 6
-    assert ssim.mean_of_samples.chosen_sample is None and "chosen_sample" not in raw["metrics"]["ssim"]["mean_of_samples"]
+    assert ssim.mean_of_samples.chosen_sample is None
+    assert "chosen_sample" not in raw["metrics"]["ssim"]["mean_of_samples"]
 
 
 def test_a_summary_without_a_version_loads_every_block_and_writes_it_back_the_same(stored):
@@ -74,7 +75,8 @@ def test_a_summary_without_a_version_loads_every_block_and_writes_it_back_the_sa
     summary = RunSummary.from_dict(legacy, record.id)
     assert isinstance(summary.metrics["ssim"], FrameMetricSummary)
     fvd, kvd = summary.set_metrics["fvd"], summary.set_metrics["kvd"]
-    assert isinstance(fvd, SetMetricSummary) and (fvd.interval.low, fvd.interval.high, fvd.interval.groups) == (2.5, 5.5, 6)
+    assert isinstance(fvd, SetMetricSummary)
+    assert (fvd.interval.low, fvd.interval.high, fvd.interval.groups) == (2.5, 5.5, 6)
     assert kvd.interval is None and kvd.trials == [0.5]                 # a run from before stored intervals
     assert summary.diversity.per_video == DIVERSITY["per_video"]
     assert summary.negative_elbo.mean == 812.5 and summary.negative_elbo.draws == 4
