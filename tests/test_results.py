@@ -122,6 +122,18 @@ def test_a_missing_key_is_named_with_the_run(stored, path, key):
         RunSummary.from_dict(legacy, record.id)
 
 
+def test_the_report_of_a_store_with_a_malformed_summary_names_the_run_and_key(stored, tmp_path, capsys):
+    path, record, raw = stored
+    broken = copy.deepcopy(raw)
+    del broken["metrics"]["ssim"]["best"]["per_video"]
+    _write_row(path, broken)
+    try:
+        assert main(["report", "--store", str(path), "--out", str(tmp_path / "site"), "--resamples", "10"]) == 2
+    finally:
+        _write_row(path, raw)
+    assert capsys.readouterr().err == (f"error: run {record.id}: summary lacks key 'metrics.ssim.best.per_video'\n")
+
+
 def test_a_block_that_is_not_a_mapping_is_named(stored):
     _, record, raw = stored
     with pytest.raises(SummaryError, match=rf"^run {record.id}: summary key 'metrics.ssim' should be a mapping, "
