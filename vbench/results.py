@@ -103,7 +103,7 @@ class FrameMetricSummary(_Record):
 
 @dataclass(frozen=True, kw_only=True)
 class SetInterval(_Record):
-    """The interval a run stores for a set metric (vbench.stats.set_distance_interval): of `of`."""
+    """The interval a run stores for a set metric (vbench.stats.set_distance_interval); `of` says of what."""
     low: float
     high: float
     confidence: float
