@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -36,8 +38,8 @@ def test_evaluate_writes_the_rows_vbench_run_writes(tmp_path, tiny_suite, capsys
     cli, mine = _stored(store, cli_id), _stored(store, result.run_id)
     assert _numbers(cli[0].manifest) == _numbers(mine[0].manifest) == _numbers(result.manifest)
     assert cli[0].manifest["overrides"] == {"samples": 2, "limit": 4}
-    assert {k: v for k, v in cli[0].summary.items() if k != "wall_time_s"} == \
-        {k: v for k, v in result.summary.items() if k != "wall_time_s"}
+    untimed = [dataclasses.replace(s, wall_time_s=None) for s in (cli[0].summary, result.summary)]
+    assert untimed[0] == untimed[1]
     assert cli[1] == mine[1] == [0, 1, 2, 3]
     for metric in cli[2]:
         np.testing.assert_array_equal(cli[2][metric], mine[2][metric])
@@ -57,7 +59,7 @@ def test_evaluate_writes_the_rows_vbench_run_writes(tmp_path, tiny_suite, capsys
     row = frame.iloc[1]
     assert result.scores["ssim"] == {"best": row["ssim_best"], "mean": row["ssim_mean_of_samples"],
                                      "interval": (row["ssim_best_low"], row["ssim_best_high"])}
-    assert result.scores["fvd"] == {"value": row["fvd_mean"], "trials": result.summary["metrics"]["fvd"]["trials"],
+    assert result.scores["fvd"] == {"value": row["fvd_mean"], "trials": result.summary.metrics["fvd"].trials,
                                     "interval": (row["fvd_low"], row["fvd_high"])}
 
 
@@ -81,7 +83,7 @@ def test_a_model_object_or_class_scores_as_its_name_does(tmp_path, tiny_suite):
     assert (by_name.manifest["model"]["source_sha256"] == by_class.manifest["model"]["source_sha256"]
             == by_object.manifest["model"]["source_sha256"] is not None)
     for other in (by_class, by_object):
-        assert other.summary["metrics"] == by_name.summary["metrics"]
+        assert other.summary.metrics == by_name.summary.metrics
         assert other.manifest["data"] == by_name.manifest["data"]
     assert by_name.run_id != by_class.run_id
     assert list(tmp_path.glob("*.sqlite")) == []          # no store: results in memory only
@@ -121,14 +123,14 @@ def test_result_frames_have_the_documented_columns_and_values(tiny_suite):
                                                "mean": "float64"}
     assert len(frames) == 2 * 10 and len(videos) == 2 * 4                 # ssim, psnr x frames / videos
     for metric in ("ssim", "psnr"):
-        s = result.summary["metrics"][metric]
+        s = result.summary.metrics[metric]
         mine = frames[frames.metric == metric]
         assert list(mine.frame) == list(range(10))
-        assert list(mine["best"]) == s["best"]["per_frame"] and list(mine["mean"]) == s["mean_of_samples"]["per_frame"]
+        assert list(mine["best"]) == s.best.per_frame and list(mine["mean"]) == s.mean_of_samples.per_frame
         mine = videos[videos.metric == metric]
         assert list(mine.video) == [0, 1, 2, 3]
-        assert list(mine["best"]) == s["best"]["per_video"] and list(mine["mean"]) == s["mean_of_samples"]["per_video"]
-        assert result.scores[metric]["best"] == pytest.approx(np.mean(s["best"]["per_video"]), rel=1e-12)
+        assert list(mine["best"]) == s.best.per_video and list(mine["mean"]) == s.mean_of_samples.per_video
+        assert result.scores[metric]["best"] == pytest.approx(np.mean(s.best.per_video), rel=1e-12)
         low, high = result.scores[metric]["interval"]
         assert low < result.scores[metric]["best"] < high
 

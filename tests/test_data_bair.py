@@ -182,5 +182,5 @@ def test_run_on_prepared_bair_reads_clips_lazily(download, tmp_path):
                             data_root=str(tmp_path / "root"), progress=False))
     with Store(tmp_path / "s.db") as store:
         record = store.run(run_id)
-    assert record.status == "finished" and record.summary["metrics"]["fvd"]["videos"] == 3
-    assert 0 < record.summary["metrics"]["ssim"]["best"]["mean"] < 1
+    assert record.status == "finished" and record.summary.metrics["fvd"].videos == 3
+    assert 0 < record.summary.metrics["ssim"].best.mean < 1

@@ -74,10 +74,10 @@ def test_two_gloo_processes_match_one_process(tmp_path):
         feats_a, feats_b = a.features(one, "fvd_fake"), b.features(two.id, "fvd_fake")
         assert feats_a[0] == feats_b[0] == [0, 1, 2, 3]
         np.testing.assert_array_equal(feats_a[1], feats_b[1])
-        assert a.run(one).summary["metrics"]["fvd"]["mean"] == two.summary["metrics"]["fvd"]["mean"]
-        assert a.run(one).summary["metrics"]["ssim"] == two.summary["metrics"]["ssim"]
+        assert a.run(one).summary.metrics["fvd"].mean == two.summary.metrics["fvd"].mean
+        assert a.run(one).summary.metrics["ssim"] == two.summary.metrics["ssim"]
         np.testing.assert_array_equal(scores_a["truth/position_w1"], scores_b["truth/position_w1"])
-        assert a.run(one).summary["truth"] == two.summary["truth"]
+        assert a.run(one).summary.truth == two.summary.truth
 
 
 @pytest.mark.slow

@@ -68,12 +68,12 @@ def test_generation_run_scores_fvd_and_kvd_per_trial_independent_of_batch_size(t
     b = run(RunRequest(suite=str(suite), model=f"{TEST_MODELS}:NoiseGenerator", store=store, batch_size=6,
                        progress=False))
     sa, sb = _summary(store, a), _summary(store, b)
-    assert sa["metrics"] == sb["metrics"]
-    fvd, kvd = sa["metrics"]["fvd"], sa["metrics"]["kvd"]
-    assert len(fvd["trials"]) == 2 and fvd["videos"] == 6 and len(kvd["trials"]) == 2
-    assert fvd["trials"][0] != fvd["trials"][1]                 # each trial is a fresh set of videos
-    assert fvd["mean"] == pytest.approx(np.mean(fvd["trials"])) and fvd["std"] > 0
-    assert set(sa["metrics"]) == {"fvd", "kvd"}
+    assert sa.metrics == sb.metrics
+    fvd, kvd = sa.metrics["fvd"], sa.metrics["kvd"]
+    assert len(fvd.trials) == 2 and fvd.videos == 6 and len(kvd.trials) == 2
+    assert fvd.trials[0] != fvd.trials[1]                 # each trial is a fresh set of videos
+    assert fvd.mean == pytest.approx(np.mean(fvd.trials)) and fvd.std > 0
+    assert set(sa.metrics) == {"fvd", "kvd"}
 
 
 def test_a_generator_of_true_clips_beats_a_noise_generator(tmp_path):
@@ -81,8 +81,8 @@ def test_a_generator_of_true_clips_beats_a_noise_generator(tmp_path):
     suite, store = _write(tmp_path, num_videos=8, fvd_videos=8), tmp_path / "r.sqlite"
     noise = run(RunRequest(suite=str(suite), model=f"{TEST_MODELS}:NoiseGenerator", store=store, progress=False))
     true = run(RunRequest(suite=str(suite), model="smmnist_simulator", store=store, progress=False))
-    noise_fvd = _summary(store, noise)["metrics"]["fvd"]["mean"]
-    true_fvd = _summary(store, true)["metrics"]["fvd"]["mean"]
+    noise_fvd = _summary(store, noise).metrics["fvd"].mean
+    true_fvd = _summary(store, true).metrics["fvd"].mean
     assert true_fvd < noise_fvd / 5, (true_fvd, noise_fvd)
 
 
@@ -106,7 +106,7 @@ def test_generation_run_resumes_to_the_same_numbers(tmp_path):
                            progress=False))
     resumed = run(RunRequest(suite=str(suite), model=f"{TEST_MODELS}:NoiseGenerator", store=store, batch_size=3,
                              resume=True, progress=False))
-    assert _summary(store, full)["metrics"] == _summary(store, resumed)["metrics"]
+    assert _summary(store, full).metrics == _summary(store, resumed).metrics
 
 
 def test_task_mismatches_are_clear_model_errors(tmp_path):

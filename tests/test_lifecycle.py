@@ -37,7 +37,7 @@ def _reference(suite, tmp_path, flag) -> tuple[dict, dict]:
     run_id = run(RunRequest(suite=str(suite), model=f"{TEST_MODELS}:Slow", model_args={"flag": str(flag)},
                             store=store, batch_size=4, progress=False, device="cpu"))
     with Store(store) as s:
-        return s.scores(run_id)[1], s.run(run_id).summary["metrics"]
+        return s.scores(run_id)[1], s.run(run_id).summary.metrics
 
 
 def _assert_same_scores(store_path, run_id: str, reference: tuple[dict, dict]) -> None:
@@ -47,7 +47,7 @@ def _assert_same_scores(store_path, run_id: str, reference: tuple[dict, dict]) -
         got = s.scores(run_id)[1]
     for metric, want in reference[0].items():
         np.testing.assert_array_equal(got[metric], want)
-    assert record.summary["metrics"] == reference[1]
+    assert record.summary.metrics == reference[1]
 
 
 # -- the lease: who holds a run, and when it is abandoned ---------------------------------------
@@ -163,7 +163,7 @@ def test_two_concurrent_resumes_of_one_run_never_both_write(tmp_path):
     uninterrupted = dataclasses.replace(request, store=tmp_path / "reference.db")
     with Store(uninterrupted.store) as s:
         want = s.run(run(uninterrupted))
-        reference = (s.scores(want.id)[1], want.summary["metrics"])
+        reference = (s.scores(want.id)[1], want.summary.metrics)
     args = ["run", "--no-progress", "--suite", str(suite), "--model", f"{TEST_MODELS}:CrashAfter", "--model-arg",
             f"flag={flag}", "--batch-size", "1", "--device", "cpu", "--resume"]
     rng = random.Random(0)

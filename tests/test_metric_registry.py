@@ -50,10 +50,10 @@ def test_the_documented_example_adds_a_metric_in_one_entry(tmp_path, monkeypatch
     want = np.abs(future - last).mean(axis=(2, 3, 4))                # [V, T]: copy_last's MAE, computed apart
     with Store(store) as s:
         np.testing.assert_allclose(s.scores(copy)[1]["mae"][:, 0], want, atol=1e-6)
-        summary, per_frame = s.run(noisy).summary["metrics"], s.scores(noisy)[1]["mae"]    # [V, S, T]
-    assert summary["mae"]["higher_is_better"] is False and summary["mae"]["profile"] == "frame"
+        summary, per_frame = s.run(noisy).summary.metrics, s.scores(noisy)[1]["mae"]    # [V, S, T]
+    assert summary["mae"].higher_is_better is False and summary["mae"].profile == "frame"
     chosen = per_frame.mean(axis=2).argmin(axis=1)                   # by:mae: the sample of lowest MAE
-    assert summary["mae"]["best"]["chosen_sample"] == chosen.tolist() == summary["ssim"]["best"]["chosen_sample"]
+    assert summary["mae"].best.chosen_sample == chosen.tolist() == summary["ssim"].best.chosen_sample
 
 
 def test_an_unknown_metric_names_the_registry_ones(tmp_path):

@@ -70,7 +70,7 @@ def test_two_folder_suites_in_one_store_keep_their_own_real_features(tmp_path, n
         b_shared = next(r for r in s1.runs() if r.suite == "b")
         b_alone = s2.runs()[0]
         assert len(s1.feature_cache_keys()) == 2
-        assert b_shared.summary["metrics"]["fvd"]["mean"] == b_alone.summary["metrics"]["fvd"]["mean"]
+        assert b_shared.summary.metrics["fvd"].mean == b_alone.summary.metrics["fvd"].mean
         # the report finds b's own real features, the same function deriving the key
         real, _ = set_features(s1)(b_shared)                              # [V, D]
     clips = load_test_clips(load_suite(b))

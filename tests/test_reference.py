@@ -129,7 +129,7 @@ def test_prepared_data_features_are_computed_once_per_data_root(tmp_path, counte
         with Store(tmp_path / store) as s:
             record = s.run(run_id)
             assert len(s.feature_cache_keys()) == 1
-        summaries.append(record.summary["metrics"]["fvd"])
+        summaries.append(record.summary.metrics["fvd"])
         assert record.manifest["environment"]["i3d"] == "per-clip"
     assert counted == [[0, 1, 2, 3]]                             # the second store found them beside the data
     assert summaries[0] == summaries[1]

@@ -1,6 +1,7 @@
 """The leaderboard and run pages from a small store: intervals, resamples, paired comparison,
 FVD intervals from stored features, diversity, old stores, and the paper tables of `vbench export`."""
 
+import dataclasses
 import json
 import re
 import sqlite3
@@ -15,7 +16,7 @@ from vbench.metrics.frechet import frechet_distance
 from vbench.protocol import real_features_key
 from vbench.report import build_site, set_features
 from vbench.report.leaderboard import leaderboard
-from vbench.results import BatchScores
+from vbench.results import BatchScores, Diversity, SetMetricSummary
 from vbench.stats import Interval, bootstrap_ci, paired_bootstrap, set_distance_interval, set_interval_record
 from vbench.store import Store
 
@@ -48,10 +49,10 @@ def test_leaderboard_columns_rows_and_sort_keys(store_path, runs, tmp_path):
         assert re.search(f"{metric} {arrow}<br><span class=\"profile\">{profile}</span>", board)
     assert '<th data-key="ssim" data-order="desc">best-of-N</th>' in board
     assert '<th data-key="ssim-mean" data-order="desc">mean-of-N</th>' in board
-    noisy = runs["noisy_copy_last"].summary["metrics"]["ssim"]
-    assert f'data-key="ssim" data-value="{noisy["best"]["mean"]!r}"' in board
-    assert f'data-key="ssim-mean" data-value="{noisy["mean_of_samples"]["mean"]!r}"' in board
-    ci = bootstrap_ci(np.asarray(noisy["mean_of_samples"]["per_video"]), resamples=200)
+    noisy = runs["noisy_copy_last"].summary.metrics["ssim"]
+    assert f'data-key="ssim" data-value="{noisy.best.mean!r}"' in board
+    assert f'data-key="ssim-mean" data-value="{noisy.mean_of_samples.mean!r}"' in board
+    ci = bootstrap_ci(np.asarray(noisy.mean_of_samples.per_video), resamples=200)
     assert f"[{ci.low:.4f}, {ci.high:.4f}]" in board                      # mean-of-N has its interval too
     assert "sigma=0.05" in board and "200 resamples" in board
     assert "<script>" in board and "src=" not in board.split("<script>")[1].split("</script>")[0]
@@ -82,8 +83,8 @@ def test_paired_comparison_with_the_top_row(store_path, runs, tmp_path):
     table = board[board.index('<table id="comparison">'):]
     table = table[:table.index("</table>")]
     for metric in ("ssim", "psnr"):
-        diff = paired_bootstrap(np.asarray(other.summary["metrics"][metric]["best"]["per_video"]),
-                                np.asarray(top.summary["metrics"][metric]["best"]["per_video"]), resamples=400)
+        diff = paired_bootstrap(np.asarray(other.summary.metrics[metric].best.per_video),
+                                np.asarray(top.summary.metrics[metric].best.per_video), resamples=400)
         assert f"{diff.mean:+.4f}<br><span class=\"ci\">[{diff.low:+.4f}, {diff.high:+.4f}]</span>" in table
     assert "worse than #1" in table                       # noise ruins SSIM of the sparse digits
 
@@ -100,18 +101,18 @@ def test_old_store_without_strips_table_still_reports(store_path, runs, tmp_path
 
 
 def test_export_paper_tables(store_path, runs, capsys):
-    top = runs["copy_last"].summary["metrics"]
+    top = runs["copy_last"].summary.metrics
     for fmt in ("markdown", "latex"):
         assert main(["export", "--store", str(store_path), "--format", fmt, "--resamples", "200"]) == 0
         text = capsys.readouterr().out
-        ssim = top["ssim"]["best"]
-        half = bootstrap_ci(np.asarray(ssim["per_video"]), resamples=200).half_width
-        psnr = top["psnr"]["mean_of_samples"]["mean"]
+        ssim = top["ssim"].best
+        half = bootstrap_ci(np.asarray(ssim.per_video), resamples=200).half_width
+        psnr = top["psnr"].mean_of_samples.mean
         if fmt == "markdown":
-            assert f"{ssim['mean']:.4f} ± {half:.4f}" in text and f"{psnr:.2f} ±" in text
+            assert f"{ssim.mean:.4f} ± {half:.4f}" in text and f"{psnr:.2f} ±" in text
             assert "| copy_last " in text and "SSIM ↑ best-of-N" in text
         else:
-            assert f"{ssim['mean']:.4f} $\\pm$ {half:.4f}" in text and f"{psnr:.2f} $\\pm$" in text
+            assert f"{ssim.mean:.4f} $\\pm$ {half:.4f}" in text and f"{psnr:.2f} $\\pm$" in text
             assert "copy\\_last" in text and "SSIM $\\uparrow$ best-of-N" in text
             assert text.startswith("\\begin{table}") and "\\toprule" in text
     assert main(["export", "--store", str(store_path), "--format", "markdown", "--suite", "nope"]) == 2
@@ -129,10 +130,11 @@ def test_fvd_interval_from_stored_features_and_diversity(runs, tmp_path):
     suite["profiles"]["fvd"] = "tf"
     real, fake = rng.normal(size=(64, 16)), rng.normal(0.2, 1.0, size=(64, 2, 16))   # [V, D], [V, K, D]
     trials = [frechet_distance(real, fake[:, k]) for k in range(2)]
-    summary = json.loads(json.dumps(base.summary))
-    summary["metrics"]["fvd"] = {"profile": "tf", "higher_is_better": False, "trials": trials,
-                                 "mean": float(np.mean(trials)), "std": float(np.std(trials)), "videos": 64}
-    summary["diversity"] = {"profile": "alex-v0.1", "mean": 0.25, "per_video": [0.2, 0.3, 0.25, 0.2, 0.3, 0.25]}
+    fvd = SetMetricSummary(profile="tf", higher_is_better=False, trials=trials, mean=float(np.mean(trials)),
+                           std=float(np.std(trials)), videos=64)
+    diversity = Diversity(profile="alex-v0.1", higher_is_better=True, mean=0.25,
+                          per_video=[0.2, 0.3, 0.25, 0.2, 0.3, 0.25], per_frame=[0.25] * 10)
+    summary = dataclasses.replace(base.summary, metrics={**base.summary.metrics, "fvd": fvd}, diversity=diversity)
     manifest["data"].update(fvd_videos=6, fvd_fingerprint="f" * 64)    # as the runner records an FVD suite's
     key = real_features_key(suite, "f" * 64, {"embedding": "i3d-kinetics-400/logits-mean", "profile": "tf",
                                               "weights_sha256": "x"})
@@ -144,14 +146,15 @@ def test_fvd_interval_from_stored_features_and_diversity(runs, tmp_path):
         without = store.create_run(manifest, "without")                     # same scores, no features stored
         store.finish(without, summary)
         kept = store.create_run(manifest, "kept")                           # interval stored by the run itself
-        summary["metrics"]["fvd"]["interval"] = set_interval_record(Interval(0.0, 1.5, 9.5, 0.95, 32), "fvd", 64)
-        store.finish(kept, summary)
+        interval = set_interval_record(Interval(0.0, 1.5, 9.5, 0.95, 32), "fvd", 64)
+        store.finish(kept, dataclasses.replace(summary, metrics={**summary.metrics,
+                                                                 "fvd": dataclasses.replace(fvd, interval=interval)}))
         board = leaderboard(store.runs(), resamples=300, set_features=set_features(store))
         build_site(store, tmp_path / "site", resamples=300)
     names = [c["metric"] for c in board["columns"]]
     assert names == ["ssim", "psnr", "fvd", "diversity"]
     cells = {row["run"].id: row["cells"] for row in board["rows"]}
-    mean = summary["metrics"]["fvd"]["mean"]
+    mean = fvd.mean
     want = set_distance_interval(real.astype(np.float32), fake.astype(np.float32), frechet_distance, mean)
     got = cells[with_features][2]["ci"]
     assert (got.low, got.high) == pytest.approx((want.low, want.high), rel=1e-9)
@@ -161,7 +164,7 @@ def test_fvd_interval_from_stored_features_and_diversity(runs, tmp_path):
     # json / csv records: the stored interval, and the bootstrap interval of best-of-N over test videos
     records = {row["run"].id: run_record(row["run"]) for row in board["rows"]}
     assert (records[kept]["fvd_low"], records[kept]["fvd_high"]) == (1.5, 9.5) and "fvd_low" not in records[without]
-    best = bootstrap_ci(np.asarray(summary["metrics"]["ssim"]["best"]["per_video"]))
+    best = bootstrap_ci(np.asarray(summary.metrics["ssim"].best.per_video))
     assert (records[kept]["ssim_best_low"], records[kept]["ssim_best_high"]) == (best.low, best.high)
     assert cells[with_features][3]["ci"] is not None
     html = (tmp_path / "site" / "suite-tiny.html").read_text()

@@ -50,7 +50,7 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_scores(tmp_path):
         got, want = s.scores(finished.id)[1], r.scores(reference)[1]
         for metric in ("ssim", "psnr"):
             np.testing.assert_array_equal(got[metric], want[metric])
-        assert finished.summary["metrics"] == r.run(reference).summary["metrics"]
+        assert finished.summary.metrics == r.run(reference).summary.metrics
 
 
 @pytest.mark.slow
@@ -92,8 +92,8 @@ def test_a_model_replaying_its_context_is_flagged_not_failed(tmp_path, capsys):
     assert "warning" not in capsys.readouterr().out
     with Store(store) as s:
         echo, copy = s.runs()
-        assert echo.status == "finished" and echo.summary["flags"] == {"context-echo": [0, 1, 2, 3, 4, 5]}
-        assert copy.summary["flags"] == {}
+        assert echo.status == "finished" and echo.summary.flags == {"context-echo": [0, 1, 2, 3, 4, 5]}
+        assert copy.summary.flags == {}
 
 
 def test_predictions_beyond_the_memory_budget_come_in_chunks_with_the_same_scores(tmp_path, monkeypatch):

@@ -23,10 +23,10 @@ def test_copy_last_run_is_stored_with_manifest_and_summary(tmp_path, tiny_suite)
     assert record.manifest["suite"]["version"] == 1 and record.manifest["seed"] == 0
     assert set(record.manifest["environment"]) >= {"git_sha", "torch", "device"}
     assert scores["ssim"].shape == (6, 1, 10)
-    summary = record.summary["metrics"]
-    assert 0 < summary["ssim"]["best"]["mean"] < 1
+    summary = record.summary.metrics
+    assert 0 < summary["ssim"].best.mean < 1
     # copy-last gets worse the further it predicts
-    assert summary["psnr"]["best"]["per_frame"][0] > summary["psnr"]["best"]["per_frame"][-1]
+    assert summary["psnr"].best.per_frame[0] > summary["psnr"].best.per_frame[-1]
 
 
 def test_scores_do_not_depend_on_batch_size(tmp_path, tiny_suite):
@@ -43,8 +43,8 @@ def test_scores_do_not_depend_on_batch_size(tmp_path, tiny_suite):
 def test_best_of_n_beats_mean_of_n_for_a_stochastic_model(tmp_path, tiny_suite):
     store = tmp_path / "r.sqlite"
     run_id = run(RunRequest(suite=str(tiny_suite), model="noisy_copy_last", store=store, progress=False))
-    metrics = _scores(store, run_id)[0].summary["metrics"]
-    assert metrics["ssim"]["best"]["mean"] > metrics["ssim"]["mean_of_samples"]["mean"]
+    metrics = _scores(store, run_id)[0].summary.metrics
+    assert metrics["ssim"].best.mean > metrics["ssim"].mean_of_samples.mean
 
 
 def test_resume_after_crash_gives_identical_numbers(tmp_path, tiny_suite):
@@ -67,7 +67,7 @@ def test_resume_after_crash_gives_identical_numbers(tmp_path, tiny_suite):
     r_fresh, s_fresh = _scores(store, fresh)
     for metric in ("ssim", "psnr"):
         np.testing.assert_array_equal(s_resumed[metric], s_fresh[metric])
-    assert r_resumed.summary["metrics"] == r_fresh.summary["metrics"]
+    assert r_resumed.summary.metrics == r_fresh.summary.metrics
     with Store(store) as s:   # no duplicate rows
         rows = s.conn.execute("SELECT COUNT(*) FROM video_scores WHERE run_id = ?", (resumed,)).fetchone()[0]
     assert rows == 6 * 2
@@ -111,10 +111,10 @@ def test_skimage_legacy_and_mean_mse_profiles_change_the_numbers(tmp_path):
     ra = _scores(store, run(RunRequest(suite=str(default), model="copy_last", store=store, progress=False)))[0]
     rb = _scores(store, run(RunRequest(suite=str(legacy), model="copy_last", store=store, progress=False)))[0]
     assert rb.manifest["suite"]["profiles"] == {"ssim": "skimage-legacy", "psnr": "mean-mse"}
-    assert ra.summary["metrics"]["ssim"]["best"]["mean"] != rb.summary["metrics"]["ssim"]["best"]["mean"]
-    assert ra.summary["metrics"]["psnr"]["best"]["mean"] != rb.summary["metrics"]["psnr"]["best"]["mean"]
+    assert ra.summary.metrics["ssim"].best.mean != rb.summary.metrics["ssim"].best.mean
+    assert ra.summary.metrics["psnr"].best.mean != rb.summary.metrics["psnr"].best.mean
     # per-frame PSNR is the same under both profiles; only the per-video aggregation differs
-    assert ra.summary["metrics"]["psnr"]["best"]["per_frame"] == rb.summary["metrics"]["psnr"]["best"]["per_frame"]
+    assert ra.summary.metrics["psnr"].best.per_frame == rb.summary.metrics["psnr"].best.per_frame
 
 
 def test_real_dataset_suite_without_data_says_how_to_prepare(tmp_path):
@@ -157,11 +157,11 @@ def test_lpips_fvd_kvd_do_not_depend_on_batch_size_or_resume(tmp_path):
         run(RunRequest(**{**base.__dict__, "batch_size": 2}))
     flag.unlink()
     resumed = run(RunRequest(**{**base.__dict__, "batch_size": 3, "resume": True}))
-    summaries = [_scores(store, r)[0].summary["metrics"] for r in (one, four, resumed)]
-    assert summaries[0]["fvd"]["mean"] > 0 and summaries[0]["lpips"]["best"]["mean"] > 0
+    summaries = [_scores(store, r)[0].summary.metrics for r in (one, four, resumed)]
+    assert summaries[0]["fvd"].mean > 0 and summaries[0]["lpips"].best.mean > 0
     for metric in ("fvd", "kvd"):                    # the interval is computed once, at the end of the run
         s = summaries[0][metric]
-        assert s["interval"]["low"] < s["mean"] < s["interval"]["high"] and "of 4 test videos" in s["interval"]["of"]
+        assert s.interval.low < s.mean < s.interval.high and "of 4 test videos" in s.interval.of
     assert summaries[0] == summaries[1] == summaries[2]
 
 
@@ -177,16 +177,16 @@ def test_diversity_is_stored_for_stochastic_models_with_lpips(tmp_path):
     run_id = run(RunRequest(suite=str(suite), model="noisy_copy_last", store=store, progress=False))
     record, scores = _scores(store, run_id)
     assert scores["diversity"].shape == (2, 1, 10)
-    d = record.summary["diversity"]
-    assert d["profile"] == "alex-v0.1" and len(d["per_video"]) == 2 and d["mean"] > 0
+    d = record.summary.diversity
+    assert d.profile == "alex-v0.1" and len(d.per_video) == 2 and d.mean > 0
     # video 0 recomputed by hand from the model's samples
     from baselines.trivial import NoisyCopyLast
     from vbench.adapters import SampleRNG
     clip = torch.from_numpy(load_test_clips(load_suite(suite), count=1)).float() / 255    # [1, 15, 1, 64, 64]
     samples = NoisyCopyLast().predict(clip[:, :5], 10, 3, SampleRNG(0, [0], range(3)))[0]
-    np.testing.assert_allclose(d["per_video"][0], diversity(samples, LPIPS("alex")).mean().item(), rtol=1e-5)
+    np.testing.assert_allclose(d.per_video[0], diversity(samples, LPIPS("alex")).mean().item(), rtol=1e-5)
     copy = run(RunRequest(suite=str(suite), model="copy_last", store=store, progress=False))
-    assert "diversity" not in _scores(store, copy)[0].summary                 # one sample: no pairs
+    assert _scores(store, copy)[0].summary.diversity is None                 # one sample: no pairs
 
 
 def test_score_video_sends_each_frame_through_lpips_once(tmp_path):

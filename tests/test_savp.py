@@ -549,7 +549,7 @@ def test_runner_scores_best_of_three_through_the_harness(checkpoints, tmp_path):
             record = s.run(run_id)
         assert record.status == "finished"
         assert record.manifest["num_samples"] == (3 if variant == "savp" else 1)
-        assert 0 < record.summary["metrics"]["ssim"]["best"]["mean"] <= 1
+        assert 0 < record.summary.metrics["ssim"].best.mean <= 1
 
 
 @pytest.mark.parametrize("variant", ["det", "vae", "gan", "savp"])

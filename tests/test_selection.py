@@ -13,15 +13,15 @@ def test_per_metric_best_of_n_on_hand_made_scores():
                       [[0.5, 0.5], [0.2, 0.2], [0.9, 0.9]]])
     summary = summarize({"ssim": ssim, "lpips": lpips}, "per-metric", {})
     # ssim: video 0 means (0.6, 0.5, 0.6) -> first max is sample 0; video 1 (0.2, 0.2, 0.5) -> sample 2
-    assert summary["ssim"]["best"]["chosen_sample"] == [0, 2]
-    assert summary["ssim"]["best"]["per_video"] == pytest.approx([0.6, 0.5])
-    assert summary["ssim"]["best"]["per_frame"] == pytest.approx([(0.5 + 0.1) / 2, (0.7 + 0.9) / 2])
-    assert summary["ssim"]["best"]["mean"] == pytest.approx(0.55)
+    assert summary["ssim"].best.chosen_sample == [0, 2]
+    assert summary["ssim"].best.per_video == pytest.approx([0.6, 0.5])
+    assert summary["ssim"].best.per_frame == pytest.approx([(0.5 + 0.1) / 2, (0.7 + 0.9) / 2])
+    assert summary["ssim"].best.mean == pytest.approx(0.55)
     # lpips is lower-better: video 0 means (0.3, 0.15, 0.2) -> 1; video 1 (0.5, 0.2, 0.9) -> 1
-    assert summary["lpips"]["best"]["chosen_sample"] == [1, 1]
-    assert summary["lpips"]["best"]["mean"] == pytest.approx((0.15 + 0.2) / 2)
-    assert summary["ssim"]["mean_of_samples"]["mean"] == pytest.approx(np.mean([0.6, 0.5, 0.6, 0.2, 0.2, 0.5]))
-    assert summary["ssim"]["mean_of_samples"]["per_frame"] == pytest.approx(ssim.mean(axis=(0, 1)))
+    assert summary["lpips"].best.chosen_sample == [1, 1]
+    assert summary["lpips"].best.mean == pytest.approx((0.15 + 0.2) / 2)
+    assert summary["ssim"].mean_of_samples.mean == pytest.approx(np.mean([0.6, 0.5, 0.6, 0.2, 0.2, 0.5]))
+    assert summary["ssim"].mean_of_samples.per_frame == pytest.approx(ssim.mean(axis=(0, 1)))
 
 
 def test_by_metric_reads_every_metric_off_one_sample():
@@ -30,9 +30,9 @@ def test_by_metric_reads_every_metric_off_one_sample():
     chosen = chosen_samples({"ssim": ssim, "psnr": psnr}, "by:ssim", {})
     assert chosen["psnr"].tolist() == [0]
     summary = summarize({"ssim": ssim, "psnr": psnr}, "by:ssim", {})
-    assert summary["psnr"]["best"]["mean"] == 10.0
+    assert summary["psnr"].best.mean == 10.0
     per_metric = summarize({"ssim": ssim, "psnr": psnr}, "per-metric", {})
-    assert per_metric["psnr"]["best"]["mean"] == 30.0
+    assert per_metric["psnr"].best.mean == 30.0
     with pytest.raises(ValueError):
         chosen_samples({"ssim": ssim}, "by:lpips", {})
 

@@ -375,7 +375,7 @@ def test_runner_scores_every_variant_on_a_tiny_suite(checkpoints, tmp_path):
             record = s.run(run_id)
         assert record.status == "finished"
         assert record.manifest["num_samples"] == (1 if variant == "det" else 3)
-        assert 0 < record.summary["metrics"]["ssim"]["best"]["mean"] <= 1
+        assert 0 < record.summary.metrics["ssim"].best.mean <= 1
 
 
 def test_bundled_checkpoint_is_the_default_for_smmnist_and_refuses_other_suites(tmp_path):

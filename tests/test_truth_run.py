@@ -132,13 +132,13 @@ def test_truth_is_stored_per_video_and_summarized(truth_runs):
     record, stored = truth_runs["records"]["fresh"], truth_runs["stored"]["fresh"]
     assert record.manifest["suite"]["truth"]["k"] == 6
     assert stored["truth/coverage"].shape == (4, 1, 1) and stored["truth/position_w1"].shape == (4, 1, 10)
-    truth = record.summary["truth"]
+    truth = record.summary.truth
     assert truth["videos"] == [0, 1, 2, 3] and truth["config"]["k"] == 6
     assert truth["coverage"]["perfect_model_expected"] == pytest.approx(perfect_coverage(6, 3, 2))
     assert len(truth["position_w1"]["per_frame"]) == 10
     assert truth["position_w1"]["reference_per_frame"][0] == 0.0        # fixed by the context
     assert truth["position_w1"]["per_video"] == pytest.approx(stored["truth/position_w1"][:, 0].mean(axis=1))
-    json.dumps(record.summary, allow_nan=False)
+    json.dumps(record.summary.to_dict(), allow_nan=False)
     printed = format_summary(record)                                    # what `vbench run` prints
     assert "truth (K=6, lpips): coverage " in printed
     # the two velocity W1s are different numbers: each is printed under its own name, with its own value
@@ -148,12 +148,12 @@ def test_truth_is_stored_per_video_and_summarized(truth_runs):
             if bounce["mean"] is not None else "bounce-velocity W1 (after wall touches) — " in printed)
     assert f"{bounce['videos']} videos with a true bounce, no model bounce in {bounce['missed']})" in printed
     # SSIM and PSNR are untouched by truth scoring
-    assert set(record.summary["metrics"]) == {"ssim", "psnr"}
+    assert set(record.summary.metrics) == {"ssim", "psnr"}
 
 
 def test_resume_after_an_interrupt_gives_identical_truth_numbers(truth_runs):
     resumed, fresh = truth_runs["records"]["resumed"], truth_runs["records"]["fresh"]
-    assert resumed.summary["truth"] == fresh.summary["truth"]
+    assert resumed.summary.truth == fresh.summary.truth
     for name, array in truth_runs["stored"]["fresh"].items():
         np.testing.assert_array_equal(truth_runs["stored"]["resumed"][name], array, err_msg=name)
 
@@ -161,7 +161,7 @@ def test_resume_after_an_interrupt_gives_identical_truth_numbers(truth_runs):
 def test_a_deterministic_model_gets_truth_scores_too(truth_runs):
     copy = truth_runs["records"]["copy"]
     assert copy.manifest["num_samples"] == 1
-    truth = copy.summary["truth"]
+    truth = copy.summary.truth
     assert truth["coverage"]["perfect_model_expected"] == pytest.approx(perfect_coverage(6, 1, 2))
     assert truth["coverage"]["mean"] <= 1 / 6 + 1e-6                   # one sample covers at most one future
     # the last context frame repeated: the digits stand still while the true ones move on
@@ -175,7 +175,7 @@ def test_check_covers_truth_scores(truth_runs, tmp_path, capsys):
     assert main([*base, "--update", "--reason", "truth scores"]) == 0
     scores = json.loads(ref.read_text())["models"]["copy_last"]["scores"]
     assert {"truth/coverage", "truth/precision", "truth/position_w1", "truth/velocity_w1"} <= set(scores)
-    videos = sum(v is not None for v in copy.summary["truth"]["coverage"]["per_video"])
+    videos = sum(v is not None for v in copy.summary.truth["coverage"]["per_video"])
     assert scores["truth/coverage"]["tolerance"] == pytest.approx(1e-6 + 1 / (6 * videos))   # one match decision
     assert scores["truth/precision"]["tolerance"] == pytest.approx(1e-6 + 1 / (1 * videos))
     assert scores["truth/position_w1"]["tolerance"] == pytest.approx(1e-3)
@@ -192,9 +192,9 @@ def test_report_and_export_show_truth(truth_runs, tmp_path, capsys):
                   "Where the truth is known"):
         assert label in board
     fresh = truth_runs["records"]["fresh"]
-    coverage = fresh.summary["truth"]["coverage"]["mean"]
+    coverage = fresh.summary.truth["coverage"]["mean"]
     assert f'data-key="truth-coverage" data-value="{coverage!r}"' in board
-    floor = fresh.summary["truth"]["position_w1"]["reference_mean"]
+    floor = fresh.summary.truth["position_w1"]["reference_mean"]
     assert f"floor {floor:.3f}" in board
     page = (tmp_path / f"run-{fresh.id}.html").read_text()
     assert 'id="truth"' in page and 'id="truth-per-frame"' in page

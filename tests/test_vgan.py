@@ -366,7 +366,7 @@ def test_runner_scores_vgan_cond_on_a_tiny_suite(checkpoints, tmp_path):
     with Store(store) as s:
         record = s.run(run_id)
     assert record.status == "finished" and record.manifest["num_samples"] == 1
-    assert 0 < record.summary["metrics"]["ssim"]["best"]["mean"] <= 1
+    assert 0 < record.summary.metrics["ssim"].best.mean <= 1
 
 
 def test_runner_scores_vgan_on_a_tiny_generation_suite(checkpoints, tmp_path):
@@ -382,8 +382,8 @@ def test_runner_scores_vgan_on_a_tiny_generation_suite(checkpoints, tmp_path):
     with Store(store) as s:
         record = s.run(run_id)
     assert record.status == "finished" and record.manifest["num_samples"] == 2
-    fvd = record.summary["metrics"]["fvd"]
-    assert len(fvd["trials"]) == 2 and fvd["videos"] == 3 and fvd["trials"][0] != fvd["trials"][1]
+    fvd = record.summary.metrics["fvd"]
+    assert len(fvd.trials) == 2 and fvd.videos == 3 and fvd.trials[0] != fvd.trials[1]
     with pytest.raises(ModelError, match=r"'vgan' is unconditional.*generation suite"):
         run(RunRequest(suite=str(checkpoints["suite"]), model="vgan", checkpoint=str(checkpoints["uncond"]),
                        store=store, progress=False))

@@ -371,9 +371,9 @@ def test_runner_scores_both_models_on_a_tiny_suite(checkpoints, tmp_path):
         with Store(store) as s:
             record = s.run(run_id)
         assert record.status == "finished" and record.manifest["num_samples"] == 3
-        assert 0 < record.summary["metrics"]["ssim"]["best"]["mean"] <= 1
-        elbo = record.summary["likelihood"]["negative_elbo"]
-        assert len(elbo["per_video"]) == record.summary["num_videos"] and elbo["draws"] == ELBO_DRAWS
+        assert 0 < record.summary.metrics["ssim"].best.mean <= 1
+        elbo = record.summary.negative_elbo
+        assert len(elbo.per_video) == record.summary.num_videos and elbo.draws == ELBO_DRAWS
         # the stored value is the model's own negative ELBO of the true future, from the ELBO streams
         suite = load_suite(str(checkpoints["suite"]))
         clip = torch.from_numpy(load_test_clips(suite)[[1]]).float() / 255.0        # [1, T, C, H, W]
@@ -381,7 +381,7 @@ def test_runner_scores_both_models_on_a_tiny_suite(checkpoints, tmp_path):
         direct = model.negative_elbo(to_model_frames(model, clip[:, :suite.context_frames]),
                                      to_model_frames(model, clip[:, suite.context_frames:]),
                                      SampleRNG(suite.seed, [1], range(ELBO_STREAM, ELBO_STREAM + ELBO_DRAWS)))
-        assert elbo["per_video"][1] == pytest.approx(float(direct[0]), rel=1e-5)
+        assert elbo.per_video[1] == pytest.approx(float(direct[0]), rel=1e-5)
     with Store(store) as s:
         assert "−ELBO" in [c["label"] for c in columns_of(s.runs())]
 

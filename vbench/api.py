@@ -12,11 +12,12 @@ import functools
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from vbench.errors import VBenchError
+from vbench.results import Aggregate, FrameMetricSummary, RunSummary
 
 FRAME_COLUMNS = {"metric": "object", "frame": "int64", "best": "float64", "mean": "float64"}
 VIDEO_COLUMNS = {"metric": "object", "video": "int64", "best": "float64", "mean": "float64"}
@@ -24,46 +25,47 @@ VIDEO_COLUMNS = {"metric": "object", "video": "int64", "best": "float64", "mean"
 
 @dataclass(frozen=True)
 class Result:
-    """One finished run: its id, its manifest (everything that decided the numbers) and summary."""
+    """One finished run: its id, its manifest (everything that decided the numbers) and summary
+    (vbench.results.RunSummary)."""
 
     run_id: str
     manifest: dict[str, Any]
-    summary: dict[str, Any]
+    summary: RunSummary
 
     @functools.cached_property
     def scores(self) -> dict[str, dict[str, Any]]:
         """Per-frame metrics (ssim, psnr, lpips): {"best": best-of-N mean over test videos, "mean":
         mean-of-N, "interval": (low, high) 95% bootstrap interval of "best" over test videos}.
         Set metrics (fvd, kvd): {"value": mean over trials, "trials": [one value per trial],
-        "interval": (low, high) of the expected score at this many test videos}."""
+        "interval": (low, high) of the expected score at this many test videos, None in runs stored
+        before vbench kept it}."""
         from vbench.stats import bootstrap_ci
         out: dict[str, dict[str, Any]] = {}
-        for metric, s in self.summary["metrics"].items():
-            if "best" in s:
-                ci = bootstrap_ci(np.asarray(s["best"]["per_video"]))
-                out[metric] = {"best": s["best"]["mean"], "mean": s["mean_of_samples"]["mean"],
-                               "interval": (ci.low, ci.high)}
+        for metric, s in self.summary.metrics.items():
+            if isinstance(s, FrameMetricSummary):
+                ci = bootstrap_ci(np.asarray(s.best.per_video))
+                out[metric] = {"best": s.best.mean, "mean": s.mean_of_samples.mean, "interval": (ci.low, ci.high)}
             else:
-                out[metric] = {"value": s["mean"], "trials": list(s["trials"]),
-                               "interval": (s["interval"]["low"], s["interval"]["high"])}
+                out[metric] = {"value": s.mean, "trials": list(s.trials),
+                               "interval": (s.interval.low, s.interval.high) if s.interval else None}
         return out
 
     def per_frame(self):
         """pandas DataFrame, one row per (per-frame metric, predicted frame): columns metric (str),
         frame (int64, 0 = the first predicted frame), best and mean (float64: best-of-N and
         mean-of-N over test videos)."""
-        return self._long("frame", "per_frame", FRAME_COLUMNS)
+        return self._long("frame", lambda part: part.per_frame, FRAME_COLUMNS)
 
     def per_video(self):
         """pandas DataFrame, one row per (per-frame metric, test video): columns metric (str), video
         (int64, index in the suite's test list), best and mean (float64: the video's best-of-N
         score and its mean over samples)."""
-        return self._long("video", "per_video", VIDEO_COLUMNS)
+        return self._long("video", lambda part: part.per_video, VIDEO_COLUMNS)
 
-    def _long(self, column: str, key: str, dtypes: dict[str, str]):
+    def _long(self, column: str, values: Callable[[Aggregate], list[float]], dtypes: dict[str, str]):
         import pandas as pd
-        rows = [(metric, i, best, mean) for metric, s in self.summary["metrics"].items() if "best" in s
-                for i, (best, mean) in enumerate(zip(s["best"][key], s["mean_of_samples"][key], strict=True))]
+        rows = [(metric, i, best, mean) for metric, s in self.summary.frame_metrics.items()
+                for i, (best, mean) in enumerate(zip(values(s.best), values(s.mean_of_samples), strict=True))]
         return pd.DataFrame(rows, columns=list(dtypes)).astype(dtypes)
 
 

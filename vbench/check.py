@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from vbench.errors import VBenchError
+from vbench.results import SetMetricSummary
 from vbench.stats import bootstrap_ci
 from vbench.store import RunRecord
 
@@ -83,15 +84,14 @@ def run_scores(run: RunRecord) -> dict[str, dict[str, float | None]]:
     if run.status != "finished" or not run.summary:
         raise VBenchError(f"run {run.id} is {run.status}, not finished: nothing to check")
     out: dict[str, dict[str, float | None]] = {}
-    for metric, summary in run.summary["metrics"].items():
-        if "best" in summary:
-            for kind in ("best", "mean_of_samples"):
-                per_video = summary[kind]["per_video"]
-                half = bootstrap_ci(per_video).half_width if len(per_video) > 1 else None
-                out[f"{metric}/{kind}"] = {"value": summary[kind]["mean"], "ci95_half_width": half}
-        else:
-            out[f"{metric}/mean"] = {"value": summary["mean"], "ci95_half_width": None}
-    truth = run.summary.get("truth") or {}
+    for metric, s in run.summary.metrics.items():
+        if isinstance(s, SetMetricSummary):
+            out[f"{metric}/mean"] = {"value": s.mean, "ci95_half_width": None}
+            continue
+        for kind, part in (("best", s.best), ("mean_of_samples", s.mean_of_samples)):
+            half = bootstrap_ci(part.per_video).half_width if len(part.per_video) > 1 else None
+            out[f"{metric}/{kind}"] = {"value": part.mean, "ci95_half_width": half}
+    truth = run.summary.truth or {}
     for name in TRUTH_SCORES:
         summary = truth.get(name)
         if not summary or summary["mean"] is None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vbench.errors import VBenchError
+from vbench.results import FrameMetricSummary
 from vbench.interrupts import Interrupted
 from vbench.models import trainable
 from vbench.store import DEFAULT_STORE
@@ -331,25 +332,26 @@ def format_summary(record) -> str:
         lines = [f"{record.suite} / {record.model}: {n} videos x {k} samples, selection "
                  f"{record.manifest['suite']['selection']}",
                  f"{'metric':<8} {'profile':<12} {'best-of-N':>12} {'mean-of-N':>12}"]
-    for metric, s in record.summary["metrics"].items():
-        arrow = "↑" if s["higher_is_better"] else "↓"
-        if "best" in s:
-            lines.append(f"{metric + arrow:<8} {s['profile'] or '':<12} {s['best']['mean']:>12.4f} "
-                         f"{s['mean_of_samples']['mean']:>12.4f}")
+    summary = record.summary
+    for metric, s in summary.metrics.items():
+        arrow = "↑" if s.higher_is_better else "↓"
+        if isinstance(s, FrameMetricSummary):
+            lines.append(f"{metric + arrow:<8} {s.profile or '':<12} {s.best.mean:>12.4f} "
+                         f"{s.mean_of_samples.mean:>12.4f}")
         else:
-            value = f"{s['mean']:.4f}" + (f" ± {s['std']:.4f}" if len(s["trials"]) > 1 else "")
-            lines.append(f"{metric + arrow:<8} {s['profile'] or '':<12} {value:>12}   "
-                         f"({s['videos']} videos, {len(s['trials'])} trial(s))")
-    if record.summary.get("truth"):
-        lines += _truth_summary(record.summary["truth"])
-    elbo = (record.summary.get("likelihood") or {}).get("negative_elbo")
+            value = f"{s.mean:.4f}" + (f" ± {s.std:.4f}" if len(s.trials) > 1 else "")
+            lines.append(f"{metric + arrow:<8} {s.profile or '':<12} {value:>12}   "
+                         f"({s.videos} videos, {len(s.trials)} trial(s))")
+    if summary.truth:
+        lines += _truth_summary(summary.truth)
+    elbo = summary.negative_elbo
     if elbo:
-        lines.append(f"{'-ELBO↓':<8} {'nats/frame':<12} {elbo['mean']:>12.4f}   (of the true futures, "
-                     f"{elbo['draws']} posterior draws each)")
-    for flag, videos in record.summary.get("flags", {}).items():
+        lines.append(f"{'-ELBO↓':<8} {'nats/frame':<12} {elbo.mean:>12.4f}   (of the true futures, "
+                     f"{elbo.draws} posterior draws each)")
+    for flag, videos in summary.flags.items():
         lines.append(f"warning: {flag} on {len(videos)} of {record.manifest['num_videos']} test videos "
                      f"(e.g. {', '.join(map(str, videos[:5]))})" + FLAG_HINTS.get(flag, ""))
-    lines.append(f"wall time {record.summary.get('wall_time_s', 0):.1f} s")
+    lines.append(f"wall time {summary.wall_time_s or 0:.1f} s")
     return "\n".join(lines)
 
 

@@ -30,3 +30,7 @@ class NothingToResume(VBenchError):
 
 class MetricInputError(VBenchError, ValueError):
     """A metric function was given tensors outside its contract (type, shape, value range)."""
+
+
+class SummaryError(VBenchError):
+    """A stored run summary is malformed or was written by a newer vbench (vbench.results.RunSummary)."""

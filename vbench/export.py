@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from vbench.protocol import describe_overrides, is_standard, protocol_key
+from vbench.results import FrameMetricSummary
 from vbench.stats import DEFAULT_RESAMPLES, bootstrap_ci
 from vbench.store import RunRecord
 
@@ -54,20 +55,20 @@ def run_record(run: RunRecord, full: bool = False) -> dict[str, Any]:
                   standard=is_standard(m), overrides="; ".join(describe_overrides(m)))
     for metric, profile in m["suite"]["profiles"].items():
         record[f"{metric}_profile"] = profile
-    for metric, summary in ((run.summary or {}).get("metrics") or {}).items():
-        if "best" in summary:
-            best = bootstrap_ci(np.asarray(summary["best"]["per_video"]))
-            record[f"{metric}_best"] = summary["best"]["mean"]
+    summary = run.summary
+    for metric, s in (summary.metrics if summary else {}).items():
+        if isinstance(s, FrameMetricSummary):
+            best = bootstrap_ci(np.asarray(s.best.per_video))
+            record[f"{metric}_best"] = s.best.mean
             record[f"{metric}_best_low"], record[f"{metric}_best_high"] = best.low, best.high
-            record[f"{metric}_mean_of_samples"] = summary["mean_of_samples"]["mean"]
+            record[f"{metric}_mean_of_samples"] = s.mean_of_samples.mean
         else:
-            record[f"{metric}_mean"] = summary["mean"]
-            record[f"{metric}_std"] = summary["std"]
-            record[f"{metric}_trials"] = len(summary["trials"])
-            if "interval" in summary:                # stored by the run (runs before vbench kept it have none)
-                record[f"{metric}_low"], record[f"{metric}_high"] = (summary["interval"]["low"],
-                                                                   summary["interval"]["high"])
-    truth = (run.summary or {}).get("truth") or {}
+            record[f"{metric}_mean"] = s.mean
+            record[f"{metric}_std"] = s.std
+            record[f"{metric}_trials"] = len(s.trials)
+            if s.interval:                           # stored by the run (runs before vbench kept it have none)
+                record[f"{metric}_low"], record[f"{metric}_high"] = s.interval.low, s.interval.high
+    truth = (summary.truth if summary else None) or {}
     for name in TRUTH_RECORD:
         if name in truth:
             record[f"truth_{name}"] = truth[name]["mean"]
@@ -75,11 +76,10 @@ def run_record(run: RunRecord, full: bool = False) -> dict[str, Any]:
                 record[f"truth_{name}_reference"] = truth[name]["reference_mean"]
     if truth:
         record["truth_k"] = truth["config"]["k"]
-    elbo = ((run.summary or {}).get("likelihood") or {}).get("negative_elbo")
-    if elbo:
-        record["negative_elbo"] = elbo["mean"]       # nats per predicted frame (likelihood models)
-    if run.summary:
-        record["wall_time_s"] = run.summary.get("wall_time_s")
+    if summary and summary.negative_elbo:
+        record["negative_elbo"] = summary.negative_elbo.mean     # nats per predicted frame (likelihood models)
+    if summary:
+        record["wall_time_s"] = summary.wall_time_s
     if full:
         record["manifest"] = m
     return record
@@ -117,15 +117,15 @@ def paper_table(runs: list[RunRecord], resamples: int = DEFAULT_RESAMPLES, arrow
                                "args": ", ".join(f"{k}={v}" for k, v in sorted(model["args"].items())),
                                "code": (model.get("source_sha256") or "—")[:CODE_DIGITS], "run": r.id,
                                "videos": r.manifest["num_videos"], "samples": r.manifest["num_samples"]}
-        for metric, s in r.summary["metrics"].items():
-            name, digits = metric.upper() + " " + arrows[0 if s["higher_is_better"] else 1], DIGITS.get(metric, 4)
-            if "best" in s:
-                for label, part in (("best-of-N", s["best"]), ("mean-of-N", s["mean_of_samples"])):
-                    ci = bootstrap_ci(np.asarray(part["per_video"]), resamples=resamples)
-                    row[f"{name} {label}"] = _with_interval(part["mean"], ci.half_width, digits)
+        for metric, s in r.summary.metrics.items():
+            name, digits = metric.upper() + " " + arrows[0 if s.higher_is_better else 1], DIGITS.get(metric, 4)
+            if isinstance(s, FrameMetricSummary):
+                for label, part in (("best-of-N", s.best), ("mean-of-N", s.mean_of_samples)):
+                    ci = bootstrap_ci(np.asarray(part.per_video), resamples=resamples)
+                    row[f"{name} {label}"] = _with_interval(part.mean, ci.half_width, digits)
             else:
-                row[name] = _with_interval(s["mean"], s["std"] if len(s["trials"]) > 1 else None, digits)
-        truth = r.summary.get("truth") or {}
+                row[name] = _with_interval(s.mean, s.std if len(s.trials) > 1 else None, digits)
+        truth = r.summary.truth or {}
         for key, label in TRUTH_TABLE.items():
             s = truth.get(key)
             defined = [v for v in s["per_video"] if v is not None] if s else []
@@ -157,7 +157,7 @@ def to_latex(runs: list[RunRecord], resamples: int = DEFAULT_RESAMPLES) -> str:
     table = paper_table(runs, resamples, arrows=(r"$\uparrow$", r"$\downarrow$")).map(_latex_escape)
     caption = (f"Best-of-N and mean-of-N: mean over test videos $\\pm$ half-width of the 95\\% bootstrap "
                f"interval ({resamples:,} resamples). FVD/KVD: mean $\\pm$ std over trials.")
-    if any((r.summary or {}).get("truth") for r in runs):
+    if any(r.summary and r.summary.truth for r in runs):
         caption += (" Coverage, precision, position W1 (px): against true futures from the SM-MNIST simulator, "
                     "mean over test videos $\\pm$ CI half-width.")
     suites = sorted({r.suite for r in runs})

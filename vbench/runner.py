@@ -43,7 +43,7 @@ from vbench.metrics import frame_metric
 from vbench.metrics.fvd import clips_per_pass, i3d_features, i3d_path
 from vbench.protocol import data_record, model_code_sha256, model_weights_sha256, wants_fvd
 from vbench.selection import best_sample, summarize
-from vbench.results import BatchScores
+from vbench.results import BatchScores, Diversity, Likelihood, MetricSummary, RunSummary, SetMetricSummary
 from vbench.store import DEFAULT_STORE, TRUTH_PREFIX, RunRecord, Store
 from vbench.suite import Suite, load_suite
 
@@ -232,8 +232,7 @@ def run(request: RunRequest) -> str:
                     stop.check()
                     stop.at_once = True         # the summary has no batch to wait for
                     summary = _summarize(store, run_id, suite, clips, scorer, device, request)
-                    summary["wall_time_s"] = time.time() - started
-                    store.finish(run_id, summary, holder)
+                    store.finish(run_id, dataclasses.replace(summary, wall_time_s=time.time() - started), holder)
             except KeyboardInterrupt as exc:
                 if store is not None:
                     by = exc.args[0] if isinstance(exc, Interrupted) else "SIGINT"
@@ -518,33 +517,30 @@ def _real_features(store: Store, suite: Suite, clips: np.ndarray, device: torch.
 
 
 def _summarize(store: Store, run_id: str, suite: Suite, clips: np.ndarray, scorer: _Scorer,
-               device: torch.device, request: RunRequest) -> dict[str, Any]:
+               device: torch.device, request: RunRequest) -> RunSummary:
     videos, stored = store.scores(run_id)
     scores = {m: stored[m] for m in suite.frame_metrics if m in stored}
     expected = list(range(len(clips)))
     if videos and videos != expected:
         raise VBenchError(f"run {run_id}: stored videos {videos[:5]}... do not match the test list")
-    summary: dict[str, Any] = {"metrics": summarize(scores, suite.selection, suite.profiles),
-                               "num_videos": len(clips), "selection": suite.selection,
-                               "flags": store.flags(run_id)}
+    diversity, negative_elbo, truth = None, None, None
     if "diversity" in stored:
         per_video_frame = stored["diversity"][:, 0].astype(np.float64)            # [V, T]
-        summary["diversity"] = {"profile": suite.profiles["lpips"], "higher_is_better": True,
-                                "mean": float(per_video_frame.mean()),
-                                "per_video": per_video_frame.mean(axis=1).tolist(),
-                                "per_frame": per_video_frame.mean(axis=0).tolist()}
+        diversity = Diversity(profile=suite.profiles["lpips"], higher_is_better=True,
+                              mean=float(per_video_frame.mean()), per_video=per_video_frame.mean(axis=1).tolist(),
+                              per_frame=per_video_frame.mean(axis=0).tolist())
     if "nelbo" in stored:
         per_video = stored["nelbo"][:, 0, 0].astype(np.float64)                    # [V]
-        summary["likelihood"] = {"negative_elbo": {
-            "mean": float(per_video.mean()), "per_video": per_video.tolist(), "higher_is_better": False,
-            "unit": "nats per predicted frame at the model's resolution", "draws": ELBO_DRAWS}}
+        negative_elbo = Likelihood(mean=float(per_video.mean()), per_video=per_video.tolist(), higher_is_better=False,
+                                   unit="nats per predicted frame at the model's resolution", draws=ELBO_DRAWS)
+    metrics: dict[str, MetricSummary] = dict(summarize(scores, suite.selection, suite.profiles))
     if scorer.wants_fvd:
-        summary["metrics"].update(_set_metrics(store, run_id, suite, clips, device, request.progress,
-                                               request.data_root))
+        metrics.update(_set_metrics(store, run_id, suite, clips, device, request.progress, request.data_root))
     if suite.truth is not None:
         from vbench.truth import summarize_truth
-        summary["truth"] = summarize_truth(truth_per_video(stored, videos, scorer.num_samples), suite.truth)
-    return summary
+        truth = summarize_truth(truth_per_video(stored, videos, scorer.num_samples), suite.truth)
+    return RunSummary(metrics=metrics, num_videos=len(clips), selection=suite.selection, flags=store.flags(run_id),
+                      diversity=diversity, negative_elbo=negative_elbo, truth=truth)
 
 
 def truth_per_video(stored: dict[str, np.ndarray], videos: list[int], num_samples: int) -> list[dict[str, Any]]:
@@ -556,7 +552,7 @@ def truth_per_video(stored: dict[str, np.ndarray], videos: list[int], num_sample
 
 
 def _set_metrics(store: Store, run_id: str, suite: Suite, clips: np.ndarray,
-                 device: torch.device, progress: bool, data_root: str | None = None) -> dict[str, Any]:
+                 device: torch.device, progress: bool, data_root: str | None = None) -> dict[str, SetMetricSummary]:
     """FVD / KVD per trial (trial t: sample t of each of the first fvd_videos videos), mean, std and the
     jackknife interval of the expected score at n videos (vbench.stats.set_distance_interval)."""
     from vbench.metric_registry import METRICS, profile_key
@@ -567,14 +563,14 @@ def _set_metrics(store: Store, run_id: str, suite: Suite, clips: np.ndarray,
     _, fake = store.features(run_id, "fvd_fake")                            # [V, K, 400]
     fake = fake[:n].astype(np.float64)                                       # [n, K, 400]
     real = _real_features(store, suite, clips[:n], device, progress, data_root)    # [n, 400]
-    out: dict[str, Any] = {}
+    out = {}
     for metric in suite.set_metrics:
         distance = METRICS[metric].distance
         trials = [float(distance(real, fake[:, k])) for k in range(fake.shape[1])]
         mean = float(np.mean(trials))
         interval = set_distance_interval(real, fake, distance, mean)
-        out[metric] = {"profile": suite.profiles[profile_key(metric)],
-                       "higher_is_better": METRICS[metric].higher_is_better, "trials": trials,
-                       "mean": mean, "std": float(np.std(trials)), "videos": n,
-                       "interval": set_interval_record(interval, metric, n)}
+        out[metric] = SetMetricSummary(profile=suite.profiles[profile_key(metric)],
+                                       higher_is_better=METRICS[metric].higher_is_better, trials=trials, mean=mean,
+                                       std=float(np.std(trials)), videos=n,
+                                       interval=set_interval_record(interval, metric, n))
     return out

@@ -14,6 +14,7 @@ import torch
 
 from vbench.metric_registry import METRICS
 from vbench.metrics.psnr import psnr_of_mean_mse
+from vbench.results import Aggregate, FrameMetricSummary
 
 
 
@@ -43,26 +44,22 @@ def chosen_samples(scores: dict[str, np.ndarray], selection: str,
 
 
 def summarize_metric(per_frame: np.ndarray, chosen: np.ndarray, metric: str,
-                     profile: str | None) -> dict:
+                     profile: str | None) -> FrameMetricSummary:
     """Summary of one metric: best-of-N and mean over samples, per video, per frame and overall."""
     v = np.arange(per_frame.shape[0])
     best_frames = per_frame[v, chosen]                                    # [V, T]
     best_videos = video_scores(best_frames, metric, profile)             # [V]
     mean_videos = video_scores(per_frame, metric, profile).mean(axis=1)  # [V]
-    return {
-        "profile": profile,
-        "higher_is_better": METRICS[metric].higher_is_better,
-        "best": {"mean": float(best_videos.mean()),
-                 "per_frame": best_frames.mean(axis=0).tolist(),
-                 "per_video": best_videos.tolist(),
-                 "chosen_sample": chosen.tolist()},
-        "mean_of_samples": {"mean": float(mean_videos.mean()),
-                            "per_frame": per_frame.mean(axis=(0, 1)).tolist(),
-                            "per_video": mean_videos.tolist()},
-    }
+    return FrameMetricSummary(
+        profile=profile, higher_is_better=METRICS[metric].higher_is_better,
+        best=Aggregate(mean=float(best_videos.mean()), per_frame=best_frames.mean(axis=0).tolist(),
+                       per_video=best_videos.tolist(), chosen_sample=chosen.tolist()),
+        mean_of_samples=Aggregate(mean=float(mean_videos.mean()), per_frame=per_frame.mean(axis=(0, 1)).tolist(),
+                                  per_video=mean_videos.tolist()))
 
 
-def summarize(scores: dict[str, np.ndarray], selection: str, profiles: dict[str, str]) -> dict:
+def summarize(scores: dict[str, np.ndarray], selection: str,
+              profiles: dict[str, str]) -> dict[str, FrameMetricSummary]:
     """Per-metric summaries for all per-frame metrics of a run (arrays `[V, S, T]`)."""
     chosen = chosen_samples(scores, selection, profiles)
     return {m: summarize_metric(s, chosen[m], m, profiles.get(m)) for m, s in scores.items()}

@@ -48,10 +48,12 @@ only for runs stored before vbench kept the interval.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import scipy.stats
+
+from vbench.results import SetInterval
 
 DEFAULT_RESAMPLES = 10_000
 RESAMPLE_CHUNK = 1_000   # resamples drawn at once: bounds memory at RESAMPLE_CHUNK x V indices
@@ -194,12 +196,11 @@ def set_distance_interval(real: np.ndarray, fake: np.ndarray, distance: Callable
     return jackknife_set_statistic(statistic, real.shape[0], estimate, confidence, groups)
 
 
-def set_interval_record(interval: Interval, metric: str, videos: int) -> dict[str, Any]:
-    """The interval as stored in a run summary (`summary["metrics"][metric]["interval"]`)."""
-    return {"low": interval.low, "high": interval.high, "confidence": interval.confidence,
-            "method": f"delete-a-group jackknife, {interval.resamples} groups, Student t",
-            "groups": interval.resamples,
-            "of": set_interval_meaning(metric, videos)}
+def set_interval_record(interval: Interval, metric: str, videos: int) -> SetInterval:
+    """The interval as stored in a run summary (`summary.metrics[metric].interval`)."""
+    return SetInterval(low=interval.low, high=interval.high, confidence=interval.confidence,
+                       method=f"delete-a-group jackknife, {interval.resamples} groups, Student t",
+                       groups=interval.resamples, of=set_interval_meaning(metric, videos))
 
 
 def set_interval_meaning(metric: str, videos: int) -> str:

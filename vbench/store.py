@@ -1,8 +1,9 @@
 """The result store: one SQLite file holding run manifests, per-frame scores and summaries.
 
 Tables
-  runs          one row per run: manifest (JSON), status, summary (JSON) once finished, and its lease:
-                the process holding it (host, pid, pid start time) and that process's last heartbeat
+  runs          one row per run: manifest (JSON), status, summary (JSON of vbench.results.RunSummary)
+                once finished, and its lease: the process holding it (host, pid, pid start time) and
+                that process's last heartbeat
   video_scores  per (run, test video, metric): float32 blob [S, T] (sample, predicted frame);
                 also "diversity" [1, T] and, for SM-MNIST suites with truth scores, "truth/<name>"
                 (TRUTH_PREFIX): per-frame curves [1, T], every other truth number [1, 1]
@@ -35,7 +36,7 @@ import numpy as np
 
 from vbench.errors import RunBusy, VBenchError
 from vbench.lease import HELD_BY, Holder, is_abandoned, this_process
-from vbench.results import BatchScores
+from vbench.results import BatchScores, RunSummary
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -114,7 +115,7 @@ class RunRecord:
     created: float
     finished: float | None
     manifest: dict[str, Any]
-    summary: dict[str, Any] | None
+    summary: RunSummary | None       # once finished
     error: str | None
     holder: Holder | None = None     # who holds (or last held) the run
     heartbeat: float | None = None
@@ -214,10 +215,10 @@ class Store:
             self.conn.execute(f"UPDATE runs SET status = ?, error = ? WHERE id = ? AND {HELD_BY}",
                               (status, error, run_id, *holder.key()))
 
-    def finish(self, run_id: str, summary: dict[str, Any], holder: Holder | None = None) -> None:
+    def finish(self, run_id: str, summary: RunSummary, holder: Holder | None = None) -> None:
         with self._transaction():
             self._renew(run_id, holder or this_process(), status="finished", finished=time.time(),
-                        summary=json.dumps(summary), error=None)
+                        summary=json.dumps(summary.to_dict()), error=None)
 
     def delete_runs(self, run_ids: list[str]) -> None:
         """Remove runs with their scores, features, flags and strips in one transaction; a live run is refused."""
@@ -348,7 +349,8 @@ def _record(row: tuple) -> RunRecord:
     if status == "running" and is_abandoned(holder, heartbeat):
         status = "abandoned"
     return RunRecord(id=row[0], suite=row[1], model=row[2], status=status, created=row[4], finished=row[5],
-                     manifest=json.loads(row[6]), summary=json.loads(row[7]) if row[7] else None, error=row[8],
+                     manifest=json.loads(row[6]),
+                     summary=RunSummary.from_dict(json.loads(row[7]), row[0]) if row[7] else None, error=row[8],
                      holder=holder, heartbeat=heartbeat)
 
 

@@ -86,8 +86,8 @@ def set_features(store: Store) -> SetFeatures:
 
 def _run_page(env: jinja2.Environment, store: Store, run: RunRecord, out: Path, resamples: int,
               common: dict[str, Any]) -> None:
-    metrics = (run.summary or {}).get("metrics", {})
-    truth = (run.summary or {}).get("truth")
+    metrics = run.summary.metrics if run.summary else {}
+    truth = run.summary.truth if run.summary else None
     charts, strips, truth_charts = [], [], []
     if run.status == "finished" and run.summary:
         _, scores = store.scores(run.id)

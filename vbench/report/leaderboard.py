@@ -4,8 +4,8 @@ Per-frame metrics (SSIM, PSNR, LPIPS): best-of-N and mean-of-N, each with its pe
 interval over test videos. Set metrics (FVD, KVD): mean ± std over trials and the jackknife interval
 of the expected score at the run's number of videos (stored by the run, or recomputed from its I3D
 features in the store for older runs). Diversity (mean pairwise LPIPS between samples) when a run's
-summary holds `"diversity": {"profile", "mean", "per_video"}`; no arrow, since more diverse is not
-by itself better. Truth scores of SM-MNIST suites (summary `"truth"`, vbench.truth): coverage,
+summary holds one (vbench.results.Diversity); no arrow, since more diverse is not
+by itself better. Truth scores of SM-MNIST suites (summary.truth, vbench.truth): coverage,
 precision, position W1 and bounce-velocity W1 (labelled as vbench.truth.LABELS names them), each the
 mean over test videos with its bootstrap interval, beside what a perfect model gets (coverage) or the
 simulator's own noise floor (W1s). Only runs of one protocol are ranked (vbench.protocol: the newest
@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from vbench.protocol import is_standard, protocol_key, protocol_of, why_apart
+from vbench.results import FrameMetricSummary, SetMetricSummary
 from vbench.stats import DEFAULT_RESAMPLES, Interval, bootstrap_ci, paired_bootstrap, set_distance_interval
 from vbench.store import RunRecord
 from vbench.truth import LABELS
@@ -42,19 +43,20 @@ def columns_of(runs: list[RunRecord]) -> list[dict[str, Any]]:
     """The metric columns, in the order the suite lists them (diversity last, when stored)."""
     columns: list[dict[str, Any]] = []
     for r in runs:
-        for metric, s in r.summary["metrics"].items():
+        for metric, s in r.summary.metrics.items():
             if all(c["metric"] != metric for c in columns):
-                columns.append({"metric": metric, "label": metric.upper(), "kind": "frame" if "best" in s else "set",
-                                "profile": s["profile"], "higher_is_better": s["higher_is_better"],
-                                "arrow": ARROWS[s["higher_is_better"]]})
-    stored = [r.summary["diversity"] for r in runs if r.summary.get("diversity")]
+                kind = "frame" if isinstance(s, FrameMetricSummary) else "set"
+                columns.append({"metric": metric, "label": metric.upper(), "kind": kind,
+                                "profile": s.profile, "higher_is_better": s.higher_is_better,
+                                "arrow": ARROWS[s.higher_is_better]})
+    stored = [r.summary.diversity for r in runs if r.summary.diversity]
     if stored:
         columns.append({"metric": "diversity", "label": "DIVERSITY", "kind": "diversity",
-                        "profile": stored[0].get("profile"), "higher_is_better": None, "arrow": ""})
-    if any(r.summary.get("likelihood") for r in runs):
+                        "profile": stored[0].profile, "higher_is_better": None, "arrow": ""})
+    if any(r.summary.negative_elbo for r in runs):
         columns.append({"metric": "nelbo", "label": "−ELBO", "kind": "likelihood", "profile": "nats / frame",
                         "higher_is_better": False, "arrow": ARROWS[False]})
-    truths = [r.summary["truth"] for r in runs if r.summary.get("truth")]
+    truths = [r.summary.truth for r in runs if r.summary.truth]
     for name, label in TRUTH_COLUMNS.items():
         present = [t for t in truths if t.get(name)]
         if present:
@@ -66,47 +68,47 @@ def columns_of(runs: list[RunRecord]) -> list[dict[str, Any]]:
     return columns
 
 
-def set_interval(metric: str, summary: dict[str, Any],
+def set_interval(metric: str, summary: SetMetricSummary,
                  features: Callable[[], tuple[np.ndarray, np.ndarray] | None]) -> Interval | None:
     """Interval of a set metric (FVD, KVD): the one the run stored at its end, else (runs stored before
     vbench kept it) recomputed from `features()`, the run's real [V, D] and predicted [V, K, D] I3D
     features, by the same jackknife (vbench.stats.set_distance_interval); None without either."""
-    stored = summary.get("interval")
+    stored = summary.interval
     if stored:
-        return Interval(summary["mean"], stored["low"], stored["high"], stored["confidence"], stored["groups"])
+        return Interval(summary.mean, stored.low, stored.high, stored.confidence, stored.groups)
     found = features()
     if found is None:
         return None
     real, fake = found                                                         # [V, D], [V, K, D]
-    n, trials = summary["videos"], len(summary["trials"])
+    n, trials = summary.videos, len(summary.trials)
     if n < 2 or real.shape[0] < n or fake.shape[0] < n or fake.shape[1] < trials:
         return None
     from vbench.metric_registry import METRICS
-    return set_distance_interval(real[:n], fake[:n, :trials], METRICS[metric].distance, summary["mean"])
+    return set_distance_interval(real[:n], fake[:n, :trials], METRICS[metric].distance, summary.mean)
 
 
 def _cell(column: dict[str, Any], run: RunRecord, resamples: int,
           set_features: SetFeatures | None) -> dict[str, Any]:
     if column["kind"] == "diversity":
-        d = run.summary.get("diversity")
-        return {"value": d["mean"], "ci": _ci(d.get("per_video"), resamples)} if d else dict(EMPTY)
+        d = run.summary.diversity
+        return {"value": d.mean, "ci": _ci(d.per_video, resamples)} if d else dict(EMPTY)
     if column["kind"] == "likelihood":
-        e = (run.summary.get("likelihood") or {}).get("negative_elbo")
-        return {"value": e["mean"], "ci": _ci(e["per_video"], resamples)} if e else dict(EMPTY)
+        e = run.summary.negative_elbo
+        return {"value": e.mean, "ci": _ci(e.per_video, resamples)} if e else dict(EMPTY)
     if column["kind"] == "truth":
-        t = (run.summary.get("truth") or {}).get(column["truth"])
+        t = (run.summary.truth or {}).get(column["truth"])
         if not t or t["mean"] is None:
             return dict(EMPTY, perfect=None, floor=None)
         defined = [v for v in t["per_video"] if v is not None]   # undefined where no spread / no wall touch
         return {"value": t["mean"], "ci": _ci(defined, resamples), "videos": len(defined),
                 "perfect": t.get("perfect_model_expected"), "floor": t.get("reference_mean")}
-    s = run.summary["metrics"].get(column["metric"])
+    s = run.summary.metrics.get(column["metric"])
     if s is None:
         return dict(EMPTY)
     if column["kind"] == "frame":
-        return {"value": s["best"]["mean"], "ci": _ci(s["best"]["per_video"], resamples),
-                "mean": s["mean_of_samples"]["mean"], "mean_ci": _ci(s["mean_of_samples"]["per_video"], resamples)}
-    return {"value": s["mean"], "std": s["std"], "trials": len(s["trials"]), "videos": s["videos"],
+        return {"value": s.best.mean, "ci": _ci(s.best.per_video, resamples),
+                "mean": s.mean_of_samples.mean, "mean_ci": _ci(s.mean_of_samples.per_video, resamples)}
+    return {"value": s.mean, "std": s.std, "trials": len(s.trials), "videos": s.videos,
             "ci": set_interval(column["metric"], s, lambda: set_features(run) if set_features else None)}
 
 
@@ -145,11 +147,11 @@ def split_by_protocol(runs: list[RunRecord]) -> tuple[dict[str, Any] | None, lis
 
 def comparison(row: RunRecord, leader: RunRecord, column: dict[str, Any], resamples: int) -> dict[str, Any] | None:
     """Paired bootstrap of row - leader (best-of-N per video) on one per-frame metric."""
-    a = row.summary["metrics"].get(column["metric"])
-    b = leader.summary["metrics"].get(column["metric"])
+    a = row.summary.metrics.get(column["metric"])
+    b = leader.summary.metrics.get(column["metric"])
     if a is None or b is None or not _comparable(row, leader):
         return None
-    diff = paired_bootstrap(np.asarray(a["best"]["per_video"]), np.asarray(b["best"]["per_video"]),
+    diff = paired_bootstrap(np.asarray(a.best.per_video), np.asarray(b.best.per_video),
                             resamples=resamples)
     return {"diff": diff, "verdict": verdict(diff, column["higher_is_better"])}
 

@@ -4,7 +4,7 @@ Per-frame curves: x = frame index in the full clip (context + 1 ... context + T)
 the best-of-N line (mean over test videos of the chosen sample's frame) with its 95% band, the
 bootstrap over test videos of each frame, and the mean-of-N line. Bands need the per-video scores
 `[V, S, T]` from the store; without them the lines are drawn alone. Runs with truth scores
-(SM-MNIST, summary "truth") add position and velocity W1 per frame: the model's curve with its band
+(SM-MNIST, summary.truth) add position and velocity W1 per frame: the model's curve with its band
 and the simulator's own (its noise floor, dashed).
 """
 
@@ -18,23 +18,24 @@ import numpy as np
 from vbench.report.charts import curve_chart
 from vbench.report.leaderboard import set_interval
 from vbench.report.strips import write_gif, write_png
+from vbench.results import FrameMetricSummary, MetricSummary
 from vbench.stats import DEFAULT_RESAMPLES, bootstrap_ci, bootstrap_ci_columns, set_interval_meaning
 from vbench.store import TRUTH_PREFIX, RunRecord
 from vbench.truth import LABELS, UNITS
 
 
-def score_rows(metrics: dict[str, Any], resamples: int = DEFAULT_RESAMPLES,
+def score_rows(metrics: dict[str, MetricSummary], resamples: int = DEFAULT_RESAMPLES,
                set_features: Callable[[], tuple[np.ndarray, np.ndarray] | None] = lambda: None) -> list[dict[str, Any]]:
     """The run's scores table: per-frame metrics with both intervals, set metrics with their trials and
     interval (stored by the run, or recomputed from `set_features()`: real [V, D], predicted [V, K, D])."""
     rows = []
     for name, s in metrics.items():
-        row = {"metric": name, "summary": s, "arrow": "↑" if s["higher_is_better"] else "↓"}
-        if "best" in s:
-            row["best_ci"] = bootstrap_ci(np.asarray(s["best"]["per_video"]), resamples=resamples)
-            row["mean_ci"] = bootstrap_ci(np.asarray(s["mean_of_samples"]["per_video"]), resamples=resamples)
+        row = {"metric": name, "summary": s, "arrow": "↑" if s.higher_is_better else "↓"}
+        if isinstance(s, FrameMetricSummary):
+            row["best_ci"] = bootstrap_ci(np.asarray(s.best.per_video), resamples=resamples)
+            row["mean_ci"] = bootstrap_ci(np.asarray(s.mean_of_samples.per_video), resamples=resamples)
         else:
-            row["ci"], row["of"] = set_interval(name, s, set_features), set_interval_meaning(name, s["videos"])
+            row["ci"], row["of"] = set_interval(name, s, set_features), set_interval_meaning(name, s.videos)
         rows.append(row)
     return rows
 
@@ -48,17 +49,15 @@ def curves(run: RunRecord, scores: dict[str, np.ndarray], resamples: int = DEFAU
     """One chart per per-frame metric of a finished run; `scores` {metric: [V, S, T]} from the store."""
     context = run.manifest["suite"]["context_frames"]
     charts = []
-    for name, s in ((run.summary or {}).get("metrics") or {}).items():
-        if "best" not in s:
-            continue
-        best, mean = s["best"]["per_frame"], s["mean_of_samples"]["per_frame"]
+    for name, s in (run.summary.frame_metrics if run.summary else {}).items():
+        best, mean = s.best.per_frame, s.mean_of_samples.per_frame
         frames = [context + t + 1 for t in range(len(best))]
         low = high = None
         stored = scores.get(name)
-        if stored is not None and stored.shape[0] == len(s["best"]["chosen_sample"]) and stored.shape[2] == len(best):
-            intervals = bootstrap_ci_columns(best_frames(stored, s["best"]["chosen_sample"]), resamples=resamples)
+        if stored is not None and stored.shape[0] == len(s.best.chosen_sample) and stored.shape[2] == len(best):
+            intervals = bootstrap_ci_columns(best_frames(stored, s.best.chosen_sample), resamples=resamples)
             low, high = [i.low for i in intervals], [i.high for i in intervals]
-        title = f"{name.upper()} {'↑' if s['higher_is_better'] else '↓'} ({s['profile']})"
+        title = f"{name.upper()} {'↑' if s.higher_is_better else '↓'} ({s.profile})"
         chart = curve_chart(title, frames, best, mean, low, high)
         chart.update(metric=name, banded=low is not None)
         charts.append(chart)
@@ -91,7 +90,7 @@ def truth_curves(run: RunRecord, scores: dict[str, np.ndarray],
                  resamples: int = DEFAULT_RESAMPLES) -> list[dict[str, Any]]:
     """Per-frame W1 charts of a run with truth scores: the model (solid, band over test videos from the
     stored rows "truth/<name>" [V, 1, T]) and the simulator's reference, its noise floor (dashed)."""
-    truth = (run.summary or {}).get("truth") or {}
+    truth = (run.summary.truth if run.summary else None) or {}
     context = run.manifest["suite"]["context_frames"]
     charts = []
     for name, title in TRUTH_CURVES.items():
