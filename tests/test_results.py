@@ -134,6 +134,18 @@ def test_the_report_of_a_store_with_a_malformed_summary_names_the_run_and_key(st
     assert capsys.readouterr().err == (f"error: run {record.id}: summary lacks key 'metrics.ssim.best.per_video'\n")
 
 
+def test_a_run_with_an_unreadable_summary_still_lists_and_can_be_removed(stored, tmp_path, capsys):
+    path, record, raw = stored
+    copy_path = tmp_path / "copy.sqlite"
+    copy_path.write_bytes(path.read_bytes())
+    _write_row(copy_path, {**raw, "version": 2})
+    assert main(["ls", "runs", "--store", str(copy_path)]) == 0
+    assert record.id in capsys.readouterr().out
+    assert main(["rm", record.id, "--store", str(copy_path)]) == 0
+    with Store(copy_path) as store:
+        assert store.runs() == []
+
+
 def test_a_block_that_is_not_a_mapping_is_named(stored):
     _, record, raw = stored
     with pytest.raises(SummaryError, match=rf"^run {record.id}: summary key 'metrics.ssim' should be a mapping, "

@@ -29,6 +29,7 @@ import sqlite3
 import time
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -115,10 +116,16 @@ class RunRecord:
     created: float
     finished: float | None
     manifest: dict[str, Any]
-    summary: RunSummary | None       # once finished
+    stored_summary: dict[str, Any] | None    # the summary's JSON as stored, once finished
     error: str | None
     holder: Holder | None = None     # who holds (or last held) the run
     heartbeat: float | None = None
+
+    @cached_property
+    def summary(self) -> RunSummary | None:
+        """The typed summary, parsed on first use: a run with an unreadable summary (malformed, or from
+        a newer vbench) still lists, shows its status and can be removed; only what reads its scores fails."""
+        return RunSummary.from_dict(self.stored_summary, self.id) if self.stored_summary is not None else None
 
     @property
     def live(self) -> bool:
@@ -350,7 +357,7 @@ def _record(row: tuple) -> RunRecord:
         status = "abandoned"
     return RunRecord(id=row[0], suite=row[1], model=row[2], status=status, created=row[4], finished=row[5],
                      manifest=json.loads(row[6]),
-                     summary=RunSummary.from_dict(json.loads(row[7]), row[0]) if row[7] else None, error=row[8],
+                     stored_summary=json.loads(row[7]) if row[7] else None, error=row[8],
                      holder=holder, heartbeat=heartbeat)
 
 
