@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import baseline_helpers
-from baseline_helpers import millions
+from baseline_helpers import (assert_same_training_state, assert_samples_do_not_depend_on_the_batch,
+                              finished_run, millions, predict)
 from baselines.vrnn.adapter import HierVrnn
 from baselines.vrnn.config import make_config as vrnn_make_config
 from baselines.vrnn.model import VRNN
@@ -21,11 +22,9 @@ from baselines.vrnn_gan.model import VrnnGan
 from baselines.vrnn_gan.recipe import VRNN_GAN
 from baselines.loading import bundled_checkpoint
 from conftest import write_suite
-from vbench.adapters import MODELS, SampleRNG, predict_checked
+from vbench.adapters import MODELS, SampleRNG
 from vbench.cli import main
 from vbench.errors import ModelError
-from vbench.runner import RunRequest, run
-from vbench.store import Store
 from vbench.train import RECIPES, Amp, TrainRequest, load_checkpoint, train
 
 # A test size: 16x16 frames (encoder 16, 8, 4, 1), 2 context -> 3 predicted frames, batch 4.
@@ -277,20 +276,11 @@ def test_resume_continues_exactly(trained, tmp_path):
     train(TrainRequest(**common, steps=2, out=tmp_path / "split"))
     resumed = train(TrainRequest(**common, steps=4, out=tmp_path / "split", resume=True))
     a, b = load_checkpoint(straight / "last.pt"), load_checkpoint(resumed / "last.pt")
-    assert a["step"] == b["step"] == 4 and set(a["optimizer"]) == {"discriminator", "generator"}
-    for key in a["state_dict"]:
-        assert torch.allclose(a["state_dict"][key], b["state_dict"][key], atol=1e-6), key
-    for name in a["optimizer"]:
-        for index, state in a["optimizer"][name]["state"].items():
-            assert int(state["step"]) == 4
-            assert torch.allclose(state["exp_avg_sq"], b["optimizer"][name]["state"][index]["exp_avg_sq"], atol=1e-9)
+    assert set(a["optimizer"]) == {"discriminator", "generator"}
+    assert_same_training_state(a, b, 4)
     logs = [[json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()] for out in (straight, resumed)]
     for x, y in zip(logs[0], logs[1]):
         assert x["d_loss"] == pytest.approx(y["d_loss"], abs=1e-5) and x["g_loss"] == pytest.approx(y["g_loss"], abs=1e-5)
-
-
-def _predict(model, context, videos, samples, t=3, seed=7):
-    return predict_checked(model, model.name, context, t, SampleRNG(seed, videos, samples))
 
 
 def test_sampler_noise_comes_from_the_sample_rng_and_not_the_batch(trained):
@@ -299,33 +289,26 @@ def test_sampler_noise_comes_from_the_sample_rng_and_not_the_batch(trained):
     assert (model.stochastic, model.resolution, model.min_context) == (True, 16, 2)
     context = moving_squares(b=4, t=2, size=64)                          # the suite's 64 px; the harness resizes
     torch.manual_seed(123)
-    whole = _predict(model, context, [0, 1, 2, 3], range(3))            # [4, 3, 3, 1, 64, 64]
+    whole = assert_samples_do_not_depend_on_the_batch(model, context)   # [4, 3, 3, 1, 64, 64]
     torch.manual_seed(456)                                              # torch's global RNG plays no part
-    assert torch.equal(whole, _predict(model, context, [0, 1, 2, 3], range(3)))
-    alone = _predict(model, context[2:3], [2], range(3))
-    later = _predict(model, context[[3, 1]], [3, 1], range(1, 3))       # other videos, samples 1..2 only
-    assert torch.allclose(whole[2], alone[0], atol=1e-5)
-    assert torch.allclose(whole[[3, 1], 1:], later, atol=1e-5)
+    assert torch.equal(whole, predict(model, context, range(4), range(3)))
     assert (whole[0, 0] - whole[0, 1]).abs().max() > 0.05               # samples differ
-    assert (whole - _predict(model, context, [0, 1, 2, 3], range(3), seed=8)).abs().max() > 0.05
+    assert (whole - predict(model, context, range(4), range(3), seed=8)).abs().max() > 0.05
     # sample (v, k) is the generator run on z = the SampleRNG's [T, n_z] draw of stream (v, k)
     small_context = torch.nn.functional.interpolate(context[1:2, :, 0], size=16, mode="area")[:, :, None]
     z = SampleRNG(7, [1], [2]).randn(3, model.config.n_z)[0]            # [1, T, n_z]
     direct = model.model.sample(small_context, z)                       # [1, T, 1, 16, 16]
-    ours = predict_checked(model, model.name, small_context, 3, SampleRNG(7, [1], [2]))[0]
+    ours = predict(model, small_context, [1], [2])[0]
     assert torch.allclose(ours, direct, atol=1e-6)
     longer = torch.cat([moving_squares(b=4, t=1, size=64, seed=9), context], 1)   # 3 context frames: last 2 used
-    assert torch.equal(_predict(model, longer, [0, 1, 2, 3], range(3)), whole)
+    assert torch.equal(predict(model, longer, range(4), range(3)), whole)
     with pytest.raises(ModelError, match="reads 2 context frames, the suite gives 1"):
-        _predict(model, context[:, 1:], [0], [0])
+        predict(model, context[:, 1:], [0], [0])
 
 
 def test_runner_scores_a_trained_checkpoint(trained, tmp_path):
-    store = tmp_path / "store.sqlite"
-    run_id = run(RunRequest(suite=str(trained["suite"]), model="vrnn_gan", checkpoint=str(trained["checkpoint"]),
-                            store=store, batch_size=4, progress=False))
-    with Store(store) as s:
-        record = s.run(run_id)
+    record = finished_run(tmp_path / "store.sqlite", suite=str(trained["suite"]), model="vrnn_gan",
+                          checkpoint=str(trained["checkpoint"]), batch_size=4)
     assert record.status == "finished" and record.manifest["num_samples"] == 3
     assert 0 < record.summary["metrics"]["ssim"]["best"]["mean"] <= 1
 
