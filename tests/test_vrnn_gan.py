@@ -319,3 +319,13 @@ def test_wrong_or_missing_checkpoint_is_named(trained, tmp_path):
     with pytest.raises(ModelError, match=r"hier_vrnn: checkpoint .* was trained as vrnn_gan, not hier_vrnn"):
         HierVrnn(checkpoint=str(trained["checkpoint"]))
 
+
+
+def test_bundled_checkpoint_is_the_default_for_smmnist_and_refuses_colour():
+    model = VrnnGanAdapter()
+    assert model.bundled and model.trained_on == "smmnist-mini" and model.steps_trained == model.config.steps
+    assert bundled_checkpoint("vrnn_gan").stat().st_size < 3e6 and model.config.rec_weight > 0
+    out = predict(model, moving_squares(b=1, t=5, size=64), [0], [0, 1])
+    assert out.shape == (1, 2, 3, 1, 64, 64)
+    with pytest.raises(ModelError, match=r"reads 1-channel frames, the suite gives 3.*vbench train --model vrnn_gan"):
+        predict(model, moving_squares(b=1, t=5, size=64).expand(1, 5, 3, 64, 64), [0], [0])
