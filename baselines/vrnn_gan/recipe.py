@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from baselines.gan_step import discriminator_then_generator
 from baselines.vrnn_gan.config import NAME, VrnnGanConfig, make_config
 from baselines.vrnn_gan.model import VrnnGan
 
@@ -44,16 +45,10 @@ class VrnnGanRecipe:
         z = model.draw_noise(video.shape[0], future.shape[1], video)            # [B, T, n_z]
         with amp.autocast():
             fake = model.generator(context, z)                                  # [B, T, C, S, S]
-            d_loss, d_logs = model.discriminator_loss(video, torch.cat([context, fake.detach()], 1))
-        amp.step(d_loss, optimizers["discriminator"], "d_loss")
-        model.discriminator.requires_grad_(False)          # G's step needs no gradients of D's weights
-        try:
-            with amp.autocast():
-                g_loss, g_logs = model.generator_loss(context, future, fake)
-            amp.step(g_loss, optimizers["generator"], "g_loss")
-        finally:
-            model.discriminator.requires_grad_(True)
-        return {**d_logs, **g_logs}
+        return discriminator_then_generator(
+            model.discriminator, optimizers, amp,
+            lambda: model.discriminator_loss(video, torch.cat([context, fake.detach()], 1)),
+            lambda: model.generator_loss(context, future, fake))
 
 
 VRNN_GAN = VrnnGanRecipe()
