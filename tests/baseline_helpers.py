@@ -31,3 +31,41 @@ def jolt(network: torch.nn.Module, *layer_types: type) -> None:
         for m in network.modules():
             if isinstance(m, layer_types):
                 m.weight.normal_(0, 0.3)
+
+
+def predict(model, context: torch.Tensor, videos, samples, num_future: int = 3, seed: int = 7) -> torch.Tensor:
+    """`model`'s checked predictions of `context` with the SampleRNG of (seed, videos, samples)."""
+    from vbench.adapters import SampleRNG, predict_checked
+    return predict_checked(model, model.name, context, num_future, SampleRNG(seed, list(videos), list(samples)))
+
+
+def assert_samples_do_not_depend_on_the_batch(model, context: torch.Tensor, samples: int = 3,
+                                              atol: float = 1e-5) -> torch.Tensor:
+    """Predictions of the 4 videos of `context` x `samples` samples are reproducible, and video 2 alone, or
+    videos 3 and 1 with samples 1.. only, get the same frames as in the whole batch. -> the whole batch."""
+    whole = predict(model, context, range(4), range(samples))
+    assert torch.equal(whole, predict(model, context, range(4), range(samples)))
+    assert torch.allclose(whole[2], predict(model, context[2:3], [2], range(samples))[0], atol=atol)
+    later = predict(model, context[[3, 1]], [3, 1], range(1, samples))      # other videos, later samples only
+    assert torch.allclose(whole[[3, 1], 1:], later, atol=atol)
+    return whole
+
+
+def assert_same_training_state(a: dict, b: dict, steps: int) -> None:
+    """Two `last.pt` payloads (a straight run, a resumed one) hold the same step, weights and Adam moments."""
+    assert a["step"] == b["step"] == steps and set(a["optimizer"]) == set(b["optimizer"])
+    for key in a["state_dict"]:
+        assert torch.allclose(a["state_dict"][key].float(), b["state_dict"][key].float(), atol=1e-6), key
+    for name in a["optimizer"]:
+        for index, state in a["optimizer"][name]["state"].items():
+            assert int(state["step"]) == steps
+            assert torch.allclose(state["exp_avg_sq"], b["optimizer"][name]["state"][index]["exp_avg_sq"], atol=1e-9)
+
+
+def finished_run(store, **request):
+    """Score a model with `vbench.runner.run(RunRequest(store=store, **request))`; -> the stored run record."""
+    from vbench.runner import RunRequest, run
+    from vbench.store import Store
+    run_id = run(RunRequest(store=store, progress=False, **request))
+    with Store(store) as s:
+        return s.run(run_id)

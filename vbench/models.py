@@ -35,6 +35,8 @@ BUNDLED: dict[str, BundledModel] = {
                               "hierarchical conditional VRNN (Castrejon et al. 2019)"),
     "vrnn_1l": BundledModel("baselines.vrnn.adapter:Vrnn1L", "baselines.vrnn.recipe:VRNN_1L", "prediction",
                             "one-level conditional VRNN (Castrejon et al. 2019)"),
+    "vrnn_gan": BundledModel("baselines.vrnn_gan.adapter:VrnnGanAdapter", "baselines.vrnn_gan.recipe:VRNN_GAN",
+                             "prediction", "VRNN-GAN: the hier_vrnn decoder as a GAN generator, 2D+3D discriminator"),
     "vgan": BundledModel("baselines.vgan.adapter:Vgan", "baselines.vgan.recipe:VGAN_UNCOND", "generation",
                          "VGAN, two-stream video GAN, unconditional (Vondrick et al. 2016)"),
     "vgan_cond": BundledModel("baselines.vgan.adapter:VganCond", "baselines.vgan.recipe:VGAN_COND", "prediction",

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from baselines.gan_step import discriminator_then_generator
 from baselines.vgan.config import VganConfig, make_config
 from baselines.vgan.model import VGAN, to_net
 
@@ -50,16 +51,9 @@ class VganRecipe:
         inputs = model.draw_inputs(real)
         with amp.autocast():
             parts = model.generate_parts(inputs)                        # video [B, C, T, S, S]
-            d_loss, d_logs = model.discriminator_loss(real, parts["video"].detach())
-        amp.step(d_loss, optimizers["discriminator"], "d_loss")
-        model.discriminator.requires_grad_(False)          # G's step needs no gradients of D's weights
-        try:
-            with amp.autocast():
-                g_loss, g_logs = model.generator_loss(parts, inputs)
-            amp.step(g_loss, optimizers["generator"], "g_loss")
-        finally:
-            model.discriminator.requires_grad_(True)
-        return {**d_logs, **g_logs}
+        return discriminator_then_generator(model.discriminator, optimizers, amp,
+                                            lambda: model.discriminator_loss(real, parts["video"].detach()),
+                                            lambda: model.generator_loss(parts, inputs))
 
 
 VGAN_UNCOND = VganRecipe("uncond", "vgan")
