@@ -310,7 +310,7 @@ def test_runner_scores_a_trained_checkpoint(trained, tmp_path):
     record = finished_run(tmp_path / "store.sqlite", suite=str(trained["suite"]), model="vrnn_gan",
                           checkpoint=str(trained["checkpoint"]), batch_size=4)
     assert record.status == "finished" and record.manifest["num_samples"] == 3
-    assert 0 < record.summary["metrics"]["ssim"]["best"]["mean"] <= 1
+    assert 0 < record.summary.metrics["ssim"].best.mean <= 1
 
 
 def test_wrong_or_missing_checkpoint_is_named(trained, tmp_path):
