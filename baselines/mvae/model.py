@@ -162,8 +162,8 @@ class MVAE(nn.Module):
         return dict(passes, recon=recon, fakes=recon[list(FAKE_SUBSETS), :, :, 0])
 
     def _discriminate(self, *frames: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """D on several groups of frames [..., C, S, S] as one batch (one set of BatchNorm statistics, the
-        same in D's and the generator's step) -> (logits, features at layer l), split back per group."""
+        """D on groups of frames [..., C, S, S] as one batch (one set of BatchNorm statistics) -> (logits,
+        features at layer l), split back per group."""
         c = self.config
         flat = [f.reshape(-1, c.channels, c.image_size, c.image_size) for f in frames]
         logits, features = self.discriminator(torch.cat(flat))
@@ -172,8 +172,11 @@ class MVAE(nn.Module):
                 [h.unflatten(0, f.shape[:-3]) for h, f in zip(features.float().split(sizes), frames)])
 
     def discriminator_loss(self, video: torch.Tensor, fakes: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        """`mvae_gan`'s D: every frame of `video` [B, T, C, S, S] is real, `fakes` [..., C, S, S] (detached)."""
-        (real, fake), _ = self._discriminate(video, fakes)
+        """`mvae_gan`'s D: every frame of `video` [B, T, C, S, S] is real, `fakes` [..., C, S, S] (detached) are
+        not; real and fake frames go through D as separate batches (as `vgan`), so the fakes' BatchNorm
+        statistics are the same here and in the generator's step."""
+        (real,), _ = self._discriminate(video)
+        (fake,), _ = self._discriminate(fakes)
         loss = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
                 + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
         with torch.no_grad():
@@ -183,14 +186,17 @@ class MVAE(nn.Module):
     def generator_loss(self, video: torch.Tensor, passes: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         """`mvae_gan`'s encoder and decoder loss (D's weights frozen by the caller): beta KL + feature
         reconstruction at D's layer l (through z, to the encoder and the decoder) + gamma * the non-saturating
-        GAN loss on D's fakes decoded again from the detached z (to the decoder only). Per step, summed over
-        subsets, modalities and fake frames; averaged over steps and batch."""
+        GAN loss on D's fakes decoded again from the detached z (to the decoder only). The real frames and the
+        reconstructions share one D batch (one normalisation for both sides of the feature distance); the
+        fakes have their own, so no gradient of the GAN term reaches the reconstructions through BatchNorm.
+        Per step, summed over subsets, modalities and fake frames; averaged over steps and batch."""
         c = self.config
         subsets, modalities = (list(i) for i in zip(*PRESENT))
         present = passes["recon"][subsets, :, :, modalities]               # [P, B, T - 1, C, S, S]
         z_fake = passes["z"][list(FAKE_SUBSETS)].detach()                  # [2, B, T - 1, z]: no path to the encoder
         fakes = torch.sigmoid(self.decode(z_fake)[:, :, :, 0])             # [2, B, T - 1, C, S, S]
-        (_, _, fake_logits), (real_f, present_f, _) = self._discriminate(video, present, fakes)
+        _, (real_f, present_f) = self._discriminate(video, present)
+        (fake_logits,), _ = self._discriminate(fakes)                      # [2, B, T - 1]
         target_f = torch.stack([real_f[:, 1:], real_f[:, :-1]])[modalities]   # [P, B, T - 1, F...]
         lambdas = torch.tensor([(c.lambda_a, c.lambda_b)[m] for m in modalities], device=video.device)
         feature_rec = (0.5 * (present_f - target_f) ** 2).flatten(3).sum(-1) * lambdas[:, None, None]   # [P, B, T - 1]
