@@ -216,6 +216,18 @@ def test_vae_gan_update_rules_route_each_loss_to_its_network():
     assert max(decoder) > 1e-4
 
 
+def test_the_pixel_term_of_the_gan_variant_is_an_option_off_at_full_size():
+    def loss(pixel_weight):
+        model = tiny("gan", pixel_weight=pixel_weight)
+        torch.manual_seed(3)
+        return model.generator_loss(video(), model.gan_passes(video()))
+
+    (plain, plain_logs), (mixed, logs) = loss(0.0), loss(0.5)
+    assert "pixel_rec" not in plain_logs and logs["pixel_rec"] > 0
+    assert mixed.item() == pytest.approx(plain.item() + 0.5 * logs["pixel_rec"], rel=1e-5)
+    assert make_config("gan", "full", "smmnist", 1, 64, 5, 10).pixel_weight == 0
+
+
 def test_discriminator_loss_and_step_order():
     model = tiny("gan")
     recipe = load_recipe("mvae_gan")

@@ -43,6 +43,8 @@ class MvaeConfig(configs.ConfigRecord):
     d_code: int = 512                # gan: the discriminator's code before its logit (Larsen: FC 512)
     disc_layer: int = 2              # gan: l, the discriminator level whose features are the likelihood's
     gamma: float = 1.0               # gan: weight of the decoder's GAN loss against the feature likelihood
+    pixel_weight: float = 0.0        # gan: weight of the Bernoulli pixel likelihood kept beside the feature one
+                                     #   (not in Larsen et al.: 0 at full size; the tiny CPU config uses it)
     d_lr: float = 3e-4               # gan: the discriminator's Adam lr
     lr: float = 1e-3                 # Adam, encoder (CNN + LSTMs) and decoder
     beta1: float = 0.9
@@ -65,8 +67,8 @@ class MvaeConfig(configs.ConfigRecord):
                  self.n_ctx, self.n_train_fut, self.batch_size, self.steps) >= 1,
              "sizes, layers, frames, batch_size and steps must be >= 1"),
             (0 <= self.disc_layer < levels, f"disc_layer must be a discriminator level, 0..{levels - 1}"),
-            (min(self.lambda_a, self.lambda_b, self.beta, self.gamma, self.kl_warmup) >= 0,
-             "lambda_a, lambda_b, beta, gamma and kl_warmup must be >= 0"),
+            (min(self.lambda_a, self.lambda_b, self.beta, self.gamma, self.pixel_weight, self.kl_warmup) >= 0,
+             "lambda_a, lambda_b, beta, gamma, pixel_weight and kl_warmup must be >= 0"),
             (self.lr > 0 and self.d_lr > 0 and 0 <= self.beta1 < 1, "need lr > 0, d_lr > 0, 0 <= beta1 < 1"),
         ]
         for ok, why in checks:

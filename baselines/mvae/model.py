@@ -138,16 +138,20 @@ class MVAE(nn.Module):
                                device=video.device, dtype=torch.float32)     # [3, 2]
         return targets, weights[:, None, None]                              # [3, 1, 1, 2]
 
+    def _pixel_nll(self, logits: torch.Tensor, video: torch.Tensor) -> torch.Tensor:
+        """-sum_{i in X} lambda_i log p(x_i | z), Bernoulli pixels: logits [3, B, T - 1, 2, C, S, S] -> [3, B, T - 1]."""
+        targets, weights = self._targets_and_weights(video)
+        logits = logits.float()
+        bce = F.binary_cross_entropy_with_logits(logits, targets.float().expand_as(logits), reduction="none")
+        return (bce.flatten(4).sum(-1) * weights).sum(-1)
+
     # ------------------------------------------------------------------------------------------
     # objectives
 
     def vae_loss(self, video: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """`mvae`: the sub-sampled negative ELBO on `video` [B, T, C, S, S] in [0, 1]."""
         passes = self.subset_passes(video)
-        logits = self.decode(passes["z"]).float()                           # [3, B, T - 1, 2, C, S, S]
-        targets, weights = self._targets_and_weights(video)
-        bce = F.binary_cross_entropy_with_logits(logits, targets.float().expand_as(logits), reduction="none")
-        rec = (bce.flatten(4).sum(-1) * weights).sum(-1)                    # [3, B, T - 1]
+        rec = self._pixel_nll(self.decode(passes["z"]), video)              # [3, B, T - 1]
         kl = kl_standard(passes["mu"].float(), passes["logvar"].float()).sum(-1)   # [3, B, T - 1]
         beta = self.current_beta()
         loss = (rec + beta * kl).sum(0).mean()
@@ -158,8 +162,9 @@ class MVAE(nn.Module):
         """`subset_passes` plus "recon": every frame decoded from the samples, [3, B, T - 1, 2, C, S, S] in
         [0, 1], and "fakes": D's fake frames cut from it, [2, B, T - 1, C, S, S] (FAKE_SUBSETS, modality a)."""
         passes = self.subset_passes(video)
-        recon = torch.sigmoid(self.decode(passes["z"]))
-        return dict(passes, recon=recon, fakes=recon[list(FAKE_SUBSETS), :, :, 0])
+        logits = self.decode(passes["z"])
+        recon = torch.sigmoid(logits)
+        return dict(passes, logits=logits, recon=recon, fakes=recon[list(FAKE_SUBSETS), :, :, 0])
 
     def _discriminate(self, *frames: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """D on groups of frames [..., C, S, S] as one batch (one set of BatchNorm statistics) -> (logits,
@@ -205,8 +210,12 @@ class MVAE(nn.Module):
         beta = self.current_beta()
         rec, gan, kl = feature_rec.sum(0).mean(), gan.sum(0).mean(), kl.sum(0).mean()
         loss = beta * kl + rec + c.gamma * gan
-        return loss, {"g_loss": loss.item(), "feature_rec": rec.item(), "g_gan": gan.item(), "kl": kl.item(),
-                      "beta": beta}
+        logs = {"feature_rec": rec.item(), "g_gan": gan.item(), "kl": kl.item(), "beta": beta}
+        if c.pixel_weight:
+            pixel = self._pixel_nll(passes["logits"], video).sum(0).mean()
+            loss = loss + c.pixel_weight * pixel
+            logs["pixel_rec"] = pixel.item()
+        return loss, {"g_loss": loss.item(), **logs}
 
     # ------------------------------------------------------------------------------------------
     # likelihood and sampling
