@@ -15,7 +15,7 @@ from baselines.loading import bundled_checkpoint
 from baseline_helpers import jolt, millions, moving_squares
 from conftest import write_suite
 from vbench.adapters import MODELS, SampleRNG, predict_checked, resolve_model
-from vbench.errors import ModelError
+from vbench.errors import ModelError, VBenchError
 from vbench.runner import RunRequest, run
 from vbench.store import Store
 from vbench.suite import load_suite
@@ -328,6 +328,24 @@ def test_resume_continues_exactly(checkpoints, tmp_path):
         assert torch.equal(a["state_dict"][key], b["state_dict"][key]), key
 
 
+def test_mvae_gan_can_start_from_a_trained_mvae(checkpoints):
+    recipe = load_recipe("mvae_gan")
+    suite = load_suite(str(checkpoints["suite"]))
+    source = torch.load(checkpoints["mvae"], weights_only=True)["state_dict"]
+    config = recipe.make_config("tiny", suite, {"batch_size": 2})
+    assert config.init_from == "bundled" and make_config("gan", "full", "smmnist", 1, 64, 5, 10).init_from == ""
+    model = recipe.build(MvaeConfig(**{**config.to_dict(), "init_from": str(checkpoints["mvae"])}))
+    state = model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in source.items() if k != "steps_done")
+    assert int(model.steps_done) == 0 and any(k.startswith("discriminator.") for k in state)
+    with pytest.raises(VBenchError, match=r"init_from: .*mvae_gan/model.pt was trained as mvae_gan, not mvae"):
+        recipe.build(MvaeConfig(**{**config.to_dict(), "init_from": str(checkpoints["mvae_gan"])}))
+    with pytest.raises(VBenchError, match="does not fit this config"):
+        recipe.build(MvaeConfig(**{**config.to_dict(), "z_dim": 3, "init_from": str(checkpoints["mvae"])}))
+    with pytest.raises(ValueError, match="init_from is for mvae_gan"):
+        MvaeConfig(**{**TINY, "init_from": "bundled"})
+
+
 def _predict(model, context, videos, samples, t=3):
     return predict_checked(model, model.name, context, t, SampleRNG(7, videos, samples))
 
@@ -397,8 +415,6 @@ def test_sample_sharpness_of_a_model_and_of_the_truth(checkpoints):
 
 
 def test_bundled_checkpoints_are_the_default_for_smmnist(tmp_path):
-    if not bundled_checkpoint("mvae").exists():
-        pytest.skip("bundled checkpoints not trained yet")
     for cls, name in ((Mvae, "mvae"), (MvaeGan, "mvae_gan")):
         model = cls()
         assert model.bundled and model.trained_on == "smmnist-mini" and model.steps_trained == model.config.steps

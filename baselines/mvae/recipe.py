@@ -8,12 +8,32 @@ updated (frozen) discriminator. Both count the step in the model's `steps_done` 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from baselines.loading import bundled_checkpoint
+from vbench.errors import VBenchError
+
 from baselines.mvae.config import MODEL_NAMES, MvaeConfig, make_config
 from baselines.mvae.model import MVAE
+
+
+def start_from_mvae(model: MVAE, path: Path) -> None:
+    """Copy every weight but the discriminator's (and the step count) from the `mvae` checkpoint `path`."""
+    from vbench.train import load_checkpoint
+    payload = load_checkpoint(path)
+    if payload.get("model") != "mvae":
+        raise VBenchError(f"init_from: {path} was trained as {payload.get('model')}, not mvae")
+    weights = {k: v for k, v in payload["state_dict"].items() if k != "steps_done"}
+    try:
+        missing, unexpected = model.load_state_dict(weights, strict=False)
+    except RuntimeError as exc:       # tensors of other sizes
+        raise VBenchError(f"init_from: {path} does not fit this config: {exc}") from None
+    wanted = [k for k in missing if not k.startswith("discriminator.") and k != "steps_done"]
+    if wanted or unexpected:
+        raise VBenchError(f"init_from: {path} does not fit this config (missing {wanted}, unexpected {unexpected})")
 
 
 class MvaeRecipe:
@@ -33,7 +53,11 @@ class MvaeRecipe:
         return config
 
     def build(self, config: MvaeConfig) -> MVAE:
-        return MVAE(config)
+        """A fresh model; with `init_from`, its encoder, LSTMs and decoder copied from a trained `mvae`."""
+        model = MVAE(config)
+        if config.init_from:
+            start_from_mvae(model, bundled_checkpoint("mvae") if config.init_from == "bundled" else Path(config.init_from))
+        return model
 
     def optimizers(self, model: MVAE) -> dict[str, torch.optim.Optimizer]:
         """Adam(lr, (beta1, 0.999)) on the encoder, LSTMs and decoder; `mvae_gan` adds Adam(d_lr) for D.
