@@ -361,10 +361,11 @@ def test_samples_come_from_the_sample_rng_whatever_the_batch(checkpoints, name):
     assert torch.equal(whole, _predict(model, context, [0, 1, 2, 3], range(3)))
     alone = _predict(model, context[2:3], [2], range(3))
     later = _predict(model, context[[3, 1]], [3, 1], range(1, 3))         # other videos, samples 1..2 only
-    # float rounding of batched convolutions, grown by the closed loop through the jolted weights: ~1e-4
-    assert torch.allclose(whole[2], alone[0], atol=1e-3)
-    assert torch.allclose(whole[[3, 1], 1:], later, atol=1e-3)
-    assert (whole[0, 0] - whole[0, 1]).abs().max() > 0.01                  # samples differ through z
+    # float rounding of batched convolutions, grown by the closed loop through the jolted weights (up to
+    # ~5e-3 here), far below the difference between two samples (~1)
+    assert torch.allclose(whole[2], alone[0], atol=2e-2)
+    assert torch.allclose(whole[[3, 1], 1:], later, atol=2e-2)
+    assert (whole[0, 0] - whole[0, 1]).abs().max() > 0.2                  # samples differ through z
 
 
 def test_only_mvae_reports_a_negative_elbo_per_video_independent_of_the_batch(checkpoints):
@@ -422,3 +423,13 @@ def test_bundled_checkpoints_are_the_default_for_smmnist(tmp_path):
         with pytest.raises(ModelError, match=rf"bundled checkpoint is for SM-MNIST suites with 5 context frames.*"
                                              rf"vbench train --model {name}"):
             _predict(model, video(b=1, t=2, size=64), [0], [0])
+
+
+def test_bundled_mvae_gan_draws_sharper_samples_than_mvae_and_mvae_draws_distinct_ones():
+    """The README's comparison on 4 test videos x 3 samples (16 x 10 there: 0.0545 against 0.0029)."""
+    suite = load_suite("smmnist-mini")
+    blurry, sharp = (sample_sharpness(cls(), suite, num_videos=4, num_samples=3) for cls in (Mvae, MvaeGan))
+    assert sharp["samples"] > 5 * blurry["samples"] and blurry["truth"] == sharp["truth"]
+    model = Mvae()
+    samples = _predict(model, torch.rand(2, 5, 1, 64, 64), [0, 1], range(2), t=4)
+    assert (samples[:, 0] - samples[:, 1]).abs().amax((1, 2, 3, 4)).min() > 0.01
