@@ -66,7 +66,7 @@ def test_product_of_experts_is_the_normalised_product_of_the_densities():
     assert torch.allclose(gap, gap[:1].expand_as(gap), atol=1e-5)          # constant in x, per dimension
 
 
-def test_a_missing_modality_drops_its_expert_and_none_left_is_the_prior():
+def test_a_missing_modality_drops_its_expert_and_an_uninformative_one_leaves_the_prior():
     experts = {"a": (normal(2, 4, seed=1), normal(2, 4, seed=2)), "b": (normal(2, 4, seed=3), normal(2, 4, seed=4))}
     only_b = posterior(experts, ("b",))
     other_a = dict(experts, a=(normal(2, 4, seed=5) * 9, normal(2, 4, seed=6)))

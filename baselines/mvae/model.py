@@ -22,8 +22,9 @@ loss is added. Updates (VAE-GAN's rules; the step order lives in recipe.py):
     decoder                feature reconstruction + gamma * GAN (non-saturating, -log D(x'))
     discriminator          GAN: -log D(x) - log(1 - D(x'))
 The decoder's GAN term is computed on frames decoded from a detached z, so it reaches the decoder and not
-the encoder. D's fakes are every decoded frame of the step: the reconstructions and the cross-modal
-predictions (x_t' from q(z | b), the frame the sampler outputs).
+the encoder. D's fakes are x_t' decoded from q(z | a, b) and from q(z | b) (the frame the sampler
+outputs); every frame of the clip is a real one. `pixel_weight` > 0 keeps `mvae`'s pixel term beside the
+feature one (a deviation for small CPU-trained models; 0 at full size).
 
 Sampling (closed loop): LSTM_b reads the context frames; each future step draws z from q(z | b) =
 N(0, I) x expert b, decodes x_t' = sigmoid(logits_a), and feeds x_t' back as the next previous frame.
@@ -53,12 +54,12 @@ FAKE_SUBSETS = (0, 2)
 
 def product_of_experts(mus: Sequence[torch.Tensor], logvars: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """The Gaussian N(0, I) x prod_i N(mu_i, var_i), normalised: precision 1 + sum 1/var_i, mean
-    sum(mu_i / var_i) / (1 + sum 1/var_i). A missing modality is simply left out of the lists; with none
-    left the result is the prior. Each mu_i, logvar_i [..., z] -> (mu, logvar) [..., z]."""
+    sum(mu_i / var_i) / (1 + sum 1/var_i). A missing modality is simply left out of the lists (at least one
+    expert must remain, to give the shape). Each mu_i, logvar_i [..., z] -> (mu, logvar) [..., z]."""
     if len(mus) != len(logvars):
         raise ValueError(f"product_of_experts: {len(mus)} means and {len(logvars)} log-variances")
     if not mus:
-        raise ValueError("product_of_experts needs at least one expert to know the shape (the prior is implicit)")
+        raise ValueError("product_of_experts needs at least one expert, to give the shape (the prior is implicit)")
     precisions = [torch.exp(-lv) for lv in logvars]                         # [..., z] each
     # log(1 + sum exp(-logvar_i)) with logsumexp: stable for very confident experts
     log_precision = torch.logsumexp(torch.stack([torch.zeros_like(logvars[0])] + [-lv for lv in logvars]), 0)
