@@ -425,6 +425,14 @@ def test_bundled_checkpoints_are_the_default_for_smmnist(tmp_path):
             _predict(model, video(b=1, t=2, size=64), [0], [0])
 
 
+@pytest.mark.parametrize("name", ["mvae", "mvae_gan"])
+def test_the_tiny_config_is_the_bundled_checkpoints_config(name):
+    """`vbench train --model NAME --suite smmnist-mini --config tiny` (checkpoints/README.md) trains the bundled config."""
+    config = load_recipe(name).make_config("tiny", load_suite("smmnist-mini"))
+    saved = torch.load(bundled_checkpoint(name), weights_only=True)["config"]
+    assert MvaeConfig.from_dict(saved) == config          # (keys added since the checkpoint take their defaults)
+
+
 def test_bundled_mvae_gan_draws_sharper_samples_than_mvae_and_mvae_draws_distinct_ones():
     """The README's comparison on 4 test videos x 3 samples (16 x 10 there: 0.0545 against 0.0029)."""
     suite = load_suite("smmnist-mini")
