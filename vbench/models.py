@@ -49,6 +49,10 @@ BUNDLED: dict[str, BundledModel] = {
                              "SAVP, GAN only (Lee et al. 2018)"),
     "savp": BundledModel("baselines.savp.adapter:Savp", "baselines.savp.recipe:SAVP", "prediction",
                          "SAVP, VAE + GAN (Lee et al. 2018)"),
+    "mvae": BundledModel("baselines.mvae.adapter:Mvae", "baselines.mvae.recipe:MVAE_VAE", "prediction",
+                         "MVAE, product of experts over previous and current frame (Wu & Goodman 2018)"),
+    "mvae_gan": BundledModel("baselines.mvae.adapter:MvaeGan", "baselines.mvae.recipe:MVAE_GAN", "prediction",
+                             "MVAE with VAE-GAN's learned similarity (Larsen et al. 2016)"),
     "vglann": BundledModel("baselines.vglann.adapter:Vglann", "baselines.vglann.recipe:VGLANN", "generation",
                            "VGLANN: GLO + IMLE video synthesis, unconditional"),
 }
