@@ -69,3 +69,19 @@ def finished_run(store, **request):
     run_id = run(RunRequest(store=store, progress=False, **request))
     with Store(store) as s:
         return s.run(run_id)
+
+
+def tiny_checkpoints(root, models: dict, batch_size: int, train_predicted_frames: int = 3) -> dict:
+    """`model.pt` of each model after 2 tiny training steps on a 2 -> 3 SM-MNIST suite written in `root`
+    (training clips 2 -> `train_predicted_frames`); -> {"suite": its path, key: checkpoint} for
+    `models` = {key: model name}."""
+    from conftest import write_suite
+    from vbench.train import TrainRequest, train
+    suite = write_suite(root, context_frames=2, predicted_frames=3, train_context_frames=2,
+                        train_predicted_frames=train_predicted_frames)
+    out = {"suite": suite}
+    for key, model in models.items():
+        folder = train(TrainRequest(model=model, suite=str(suite), config="tiny", steps=2, batch_size=batch_size,
+                                    out=root / key, progress=False, log_every=1))
+        out[key] = folder / "model.pt"
+    return out

@@ -12,8 +12,7 @@ from baselines.mvae.analysis import gradient_energy, sample_sharpness
 from baselines.mvae.config import FULL, MvaeConfig, make_config
 from baselines.mvae.model import MVAE, posterior, product_of_experts
 from baselines.loading import bundled_checkpoint
-from baseline_helpers import jolt, millions, moving_squares
-from conftest import write_suite
+from baseline_helpers import jolt, millions, moving_squares, tiny_checkpoints
 from vbench.adapters import MODELS, SampleRNG, predict_checked, resolve_model
 from vbench.errors import ModelError, VBenchError
 from vbench.runner import RunRequest, run
@@ -283,14 +282,7 @@ def test_negative_elbo_is_the_conditional_bound_in_nats_per_frame():
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
     """model.pt of each model after 2 tiny training steps on a 2 -> 3 SM-MNIST suite."""
-    root = tmp_path_factory.mktemp("mvae")
-    suite = write_suite(root, context_frames=2, predicted_frames=3, train_context_frames=2, train_predicted_frames=3)
-    out = {"suite": suite}
-    for name in ("mvae", "mvae_gan"):
-        folder = train(TrainRequest(model=name, suite=str(suite), config="tiny", steps=2, batch_size=2,
-                                    out=root / name, progress=False))
-        out[name] = folder / "model.pt"
-    return out
+    return tiny_checkpoints(tmp_path_factory.mktemp("mvae"), {"mvae": "mvae", "mvae_gan": "mvae_gan"}, batch_size=2)
 
 
 def test_models_and_recipes_are_registered():

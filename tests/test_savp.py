@@ -19,8 +19,7 @@ from baselines.savp.recipe import SAVP as SAVP_RECIPE
 from baselines.savp.recipe import SAVP_DET, SAVP_GAN, SAVP_VAE
 from baselines.loading import bundled_checkpoint
 import baseline_helpers
-from baseline_helpers import millions
-from conftest import write_suite
+from baseline_helpers import millions, tiny_checkpoints
 from vbench.adapters import MODELS, SampleRNG, predict_checked, resolve_model
 from vbench.errors import ModelError, VBenchError
 from vbench.runner import RunRequest, run
@@ -448,14 +447,8 @@ def test_tiny_gan_training_is_finite_and_the_discriminators_are_not_saturated():
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
     """model.pt of each variant after 2 tiny training steps on a 2 -> 4 SM-MNIST suite (test: 2 -> 3)."""
-    root = tmp_path_factory.mktemp("savp")
-    suite = write_suite(root, context_frames=2, predicted_frames=3, train_context_frames=2, train_predicted_frames=4)
-    out = {"suite": suite}
-    for variant in ("det", "vae", "gan", "savp"):
-        folder = train(TrainRequest(model=NAMES[variant], suite=str(suite), config="tiny", steps=2, batch_size=2,
-                                    out=root / variant, progress=False, log_every=1))
-        out[variant] = folder / "model.pt"
-    return out
+    return tiny_checkpoints(tmp_path_factory.mktemp("savp"), {v: NAMES[v] for v in ("det", "vae", "gan", "savp")},
+                            batch_size=2, train_predicted_frames=4)
 
 
 def test_models_and_recipes_are_registered():

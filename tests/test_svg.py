@@ -8,13 +8,12 @@ import torch
 from baselines.svg.adapter import SvgDet, SvgFP, SvgLP, bundled_checkpoint
 from baselines.svg.config import FULL, SvgConfig, make_config
 from baselines.svg.model import SVG, kl_gaussians, kl_standard
-from baseline_helpers import millions
+from baseline_helpers import millions, tiny_checkpoints
 from conftest import write_suite
 from vbench.adapters import MODELS, SampleRNG, predict_checked, resolve_model
 from vbench.errors import ModelError
 from vbench.runner import RunRequest, run
 from vbench.store import Store
-from vbench.train import TrainRequest, train
 
 # The spec's tiny setup (baselines.md §2, §3.6): 1x32x32, 2 context, 3 predicted, DCGAN-32 8/16/32,
 # g_dim 16, LSTMs of 32, z_dim 4, batch 4.
@@ -234,15 +233,7 @@ def test_generation_shapes_range_and_noise():
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
     """model.pt of each variant after 2 tiny training steps on a 2 -> 3 SM-MNIST suite."""
-    root = tmp_path_factory.mktemp("svg")
-    suite = write_suite(root, context_frames=2, predicted_frames=3, train_context_frames=2, train_predicted_frames=3)
-    out = {}
-    for variant in ("det", "fp", "lp"):
-        folder = train(TrainRequest(model=f"svg_{variant}", suite=str(suite), config="tiny", steps=2, batch_size=4,
-                                    out=root / variant, progress=False))
-        out[variant] = folder / "model.pt"
-    out["suite"] = suite
-    return out
+    return tiny_checkpoints(tmp_path_factory.mktemp("svg"), {v: f"svg_{v}" for v in ("det", "fp", "lp")}, batch_size=4)
 
 
 ADAPTERS = {"det": SvgDet, "fp": SvgFP, "lp": SvgLP}

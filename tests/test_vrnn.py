@@ -11,7 +11,7 @@ from baselines.vrnn.adapter import HierVrnn, Vrnn1L, bundled_checkpoint
 from baselines.vrnn.config import FULL, VrnnConfig, make_config
 from baselines.vrnn.model import NLL_CONSTANT, VRNN, kl_gaussians, kl_sample, torch_draw
 from baselines.vrnn.nets import ResBlock
-from baseline_helpers import millions
+from baseline_helpers import millions, tiny_checkpoints
 from conftest import write_suite
 from vbench.adapters import MODELS, SampleRNG, predict_checked, resolve_model, to_model_frames
 from vbench.errors import ModelError
@@ -20,7 +20,7 @@ from vbench.report.leaderboard import columns_of
 from vbench.runner import ELBO_DRAWS, ELBO_STREAM, RunRequest, run
 from vbench.suite import load_suite
 from vbench.store import Store
-from vbench.train import RECIPES, TrainRequest, train
+from vbench.train import RECIPES
 
 # The spec's tiny setup (baselines.md §5.4): 3x32x32 frames, n_ctx 2, 3 predicted steps, n_hid 8, n_z 4,
 # batch 2; latents 1-4-16 fed by encoder levels 4, 3 and 1.
@@ -294,14 +294,8 @@ def test_negative_elbo_is_per_video_in_nats_per_frame():
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
     """model.pt of each variant after 2 tiny training steps on a 2 -> 3 SM-MNIST suite."""
-    root = tmp_path_factory.mktemp("vrnn")
-    suite = write_suite(root, context_frames=2, predicted_frames=3, train_context_frames=2, train_predicted_frames=3)
-    out = {"suite": suite}
-    for name in ("hier_vrnn", "vrnn_1l"):
-        folder = train(TrainRequest(model=name, suite=str(suite), config="tiny", steps=2, batch_size=4,
-                                    out=root / name, progress=False))
-        out[name] = folder / "model.pt"
-    return out
+    return tiny_checkpoints(tmp_path_factory.mktemp("vrnn"), {"hier_vrnn": "hier_vrnn", "vrnn_1l": "vrnn_1l"},
+                            batch_size=4)
 
 
 def test_models_and_recipes_are_registered():
