@@ -1,4 +1,4 @@
-"""The alternating update of the bundled GAN recipes (`vgan`, `vrnn_gan`), in one place.
+"""The alternating update of the bundled GAN recipes (`vgan`, `vrnn_gan`, `mvae_gan`), in one place.
 
 One discriminator step on this iteration's fakes (detached by the caller's `d_loss`), then one generator
 step through the updated discriminator, whose weights take no gradient in that pass (they are not stepped
@@ -15,17 +15,17 @@ from torch import nn
 Loss = Callable[[], tuple[torch.Tensor, dict[str, float]]]    # () -> (loss, logs), run under autocast
 
 
-def discriminator_then_generator(discriminator: nn.Module, optimizers: dict[str, torch.optim.Optimizer], amp,
-                                 d_loss: Loss, g_loss: Loss) -> dict[str, float]:
-    """Step optimizers["discriminator"] on d_loss(), then optimizers["generator"] on g_loss(); -> both logs."""
+def discriminator_then_generator(discriminator: nn.Module, d_optimizer: torch.optim.Optimizer,
+                                 g_optimizer: torch.optim.Optimizer, amp, d_loss: Loss, g_loss: Loss) -> dict[str, float]:
+    """Step d_optimizer on d_loss(), then g_optimizer on g_loss(); -> both logs."""
     with amp.autocast():
         loss, d_logs = d_loss()
-    amp.step(loss, optimizers["discriminator"], "d_loss")
+    amp.step(loss, d_optimizer, "d_loss")
     discriminator.requires_grad_(False)          # G's step needs no gradients of D's weights
     try:
         with amp.autocast():
             loss, g_logs = g_loss()
-        amp.step(loss, optimizers["generator"], "g_loss")
+        amp.step(loss, g_optimizer, "g_loss")
     finally:
         discriminator.requires_grad_(True)
     return {**d_logs, **g_logs}

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from baselines.gan_step import discriminator_then_generator
 from baselines.loading import bundled_checkpoint
 from vbench.errors import VBenchError
 
@@ -78,24 +79,14 @@ class MvaeRecipe:
                 loss, logs = model.vae_loss(video)
             amp.step(loss, optimizers["model"], "loss")
         else:
-            logs = self._gan_step(model, video, optimizers, amp)
+            with amp.autocast():
+                passes = model.gan_passes(video)
+            logs = discriminator_then_generator(
+                model.discriminator, optimizers["discriminator"], optimizers["model"], amp,
+                lambda: model.discriminator_loss(video, passes["fakes"].detach()),
+                lambda: model.generator_loss(video, passes))
         model.steps_done += 1
         return logs
-
-    @staticmethod
-    def _gan_step(model: MVAE, video: torch.Tensor, optimizers: dict[str, torch.optim.Optimizer], amp) -> dict[str, float]:
-        with amp.autocast():
-            passes = model.gan_passes(video)
-            d_loss, d_logs = model.discriminator_loss(video, passes["fakes"].detach())
-        amp.step(d_loss, optimizers["discriminator"], "d_loss")
-        model.discriminator.requires_grad_(False)        # the encoder / decoder step leaves D's weights alone
-        try:
-            with amp.autocast():
-                g_loss, g_logs = model.generator_loss(video, passes)
-            amp.step(g_loss, optimizers["model"], "g_loss")
-        finally:
-            model.discriminator.requires_grad_(True)
-        return {**d_logs, **g_logs}
 
 
 MVAE_VAE = MvaeRecipe("vae")

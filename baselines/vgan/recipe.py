@@ -51,9 +51,10 @@ class VganRecipe:
         inputs = model.draw_inputs(real)
         with amp.autocast():
             parts = model.generate_parts(inputs)                        # video [B, C, T, S, S]
-        return discriminator_then_generator(model.discriminator, optimizers, amp,
-                                            lambda: model.discriminator_loss(real, parts["video"].detach()),
-                                            lambda: model.generator_loss(parts, inputs))
+        return discriminator_then_generator(
+            model.discriminator, optimizers["discriminator"], optimizers["generator"], amp,
+            lambda: model.discriminator_loss(real, parts["video"].detach()),
+            lambda: model.generator_loss(parts, inputs))
 
 
 VGAN_UNCOND = VganRecipe("uncond", "vgan")

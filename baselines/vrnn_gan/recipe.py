@@ -46,7 +46,7 @@ class VrnnGanRecipe:
         with amp.autocast():
             fake = model.generator(context, z)                                  # [B, T, C, S, S]
         return discriminator_then_generator(
-            model.discriminator, optimizers, amp,
+            model.discriminator, optimizers["discriminator"], optimizers["generator"], amp,
             lambda: model.discriminator_loss(video, torch.cat([context, fake.detach()], 1)),
             lambda: model.generator_loss(context, future, fake))
 
